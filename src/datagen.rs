@@ -1,0 +1,92 @@
+//! Deterministic synthetic point layers for benchmarks and examples.
+//!
+//! The generator is the splitmix64 recipe documented in the peers' `gen_points.py`, so a
+//! Rust run and a Python run produce the very same points: state `s` starts at the seed;
+//! draw `k` (from 1) is `mix(seed + k * 0x9E3779B97F4A7C15)` and `u = (z >> 11) * 2^-53`.
+//! Point `i` takes draws `3i+1`, `3i+2`, `3i+3`: `x = -125 + 59 u1`, `y = 24 + 26 u2`,
+//! `value = u3`. Because draw `k` depends on `k` alone, rows are generated in parallel.
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::{geometry, Crs, GeoFrame};
+
+/// The seed `gen_points.py` uses.
+pub const DEFAULT_SEED: u64 = 42;
+
+/// The `k`-th uniform draw in [0, 1) of the splitmix64 stream with `seed` (`k` from 1).
+#[inline]
+pub fn splitmix64_uniform(seed: u64, k: u64) -> f64 {
+    let mut z = seed.wrapping_add(k.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49EB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// Point `i` of the layer: `(x, y, value)`.
+#[inline]
+pub fn point(seed: u64, i: u64) -> (f64, f64, f64) {
+    let u = |j: u64| splitmix64_uniform(seed, 3 * i + j);
+    (-125.0 + 59.0 * u(1), 24.0 + 26.0 * u(2), u(3))
+}
+
+/// `n` uniform points over the contiguous-US box [-125, 24, -66, 50] with columns `id`
+/// (Int64) and `value` (Float64), in EPSG:4326, `rows_per_partition` rows per partition.
+///
+/// ```
+/// let pts = geoframe::datagen::uniform_points(1000, 42, 256)?;
+/// assert_eq!((pts.len(), pts.npartitions()), (1000, 4));
+/// # Ok::<(), geoframe::Error>(())
+/// ```
+pub fn uniform_points(n: u64, seed: u64, rows_per_partition: usize) -> Result<GeoFrame> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("value", DataType::Float64, false),
+        geometry::geometry_field(crate::DEFAULT_GEOMETRY_COLUMN),
+    ]));
+    let step = rows_per_partition.max(1) as u64;
+    let starts: Vec<u64> = (0..n).step_by(step as usize).collect();
+    let batches = starts
+        .par_iter()
+        .map(|&start| {
+            let end = (start + step).min(n);
+            let mut ids = Vec::with_capacity((end - start) as usize);
+            let mut values = Vec::with_capacity(ids.capacity());
+            let mut wkb = Vec::with_capacity(ids.capacity() * 21);
+            let mut offsets = Vec::with_capacity(ids.capacity() + 1);
+            offsets.push(0i32);
+            for i in start..end {
+                let (x, y, v) = point(seed, i);
+                ids.push(i as i64);
+                values.push(v);
+                wkb.push(1u8);
+                wkb.extend_from_slice(&1u32.to_le_bytes());
+                wkb.extend_from_slice(&x.to_le_bytes());
+                wkb.extend_from_slice(&y.to_le_bytes());
+                offsets.push(wkb.len() as i32);
+            }
+            let geometry = arrow_array::BinaryArray::new(
+                arrow_buffer::OffsetBuffer::new(offsets.into()),
+                wkb.into(),
+                None,
+            );
+            let columns: Vec<ArrayRef> = vec![
+                Arc::new(Int64Array::from(ids)),
+                Arc::new(Float64Array::from(values)),
+                Arc::new(geometry),
+            ];
+            Ok(RecordBatch::try_new(schema.clone(), columns)?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    GeoFrame::from_record_batches(
+        schema,
+        batches,
+        crate::DEFAULT_GEOMETRY_COLUMN,
+        Some(Crs::epsg(4326)),
+    )
+}

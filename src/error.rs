@@ -1,0 +1,129 @@
+//! The one error type of geoframe.
+//!
+//! Every variant says where the problem is (file, record, column) and what was expected, so a
+//! user can find the bad input without a debugger.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout geoframe.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in geoframe.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system I/O error while touching `path`.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file being read or written.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A file that a format needs is not there (for example the `.dbf` of a shapefile).
+    #[error("{}: missing file ({what})", path.display())]
+    MissingFile {
+        /// The file that was looked for.
+        path: PathBuf,
+        /// Why it is needed.
+        what: &'static str,
+    },
+
+    /// A file is malformed: the header or a record does not follow the format.
+    #[error("{}{}: {message}", path.display(), record.map(|r| format!(", record {r}")).unwrap_or_default())]
+    Format {
+        /// The malformed file.
+        path: PathBuf,
+        /// The zero-based record (row) the problem is in, when it is in one.
+        record: Option<u64>,
+        /// What was found and what was expected.
+        message: String,
+    },
+
+    /// A geometry cannot be represented (NaN coordinates, an unsupported type, bad WKB).
+    #[error("{}record {record}: invalid geometry: {message}", path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
+    InvalidGeometry {
+        /// The file the geometry came from, if any.
+        path: Option<PathBuf>,
+        /// The zero-based row of the geometry.
+        record: u64,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// A coordinate reference system is unknown, or a transformation failed.
+    #[error("CRS error: {0}")]
+    Crs(String),
+
+    /// The frame has no CRS but the operation needs one.
+    #[error("{0}: the frame has no CRS; call set_crs first")]
+    MissingCrs(&'static str),
+
+    /// A column named by the caller does not exist.
+    #[error("unknown column {name:?}; columns are {available:?}")]
+    UnknownColumn {
+        /// The requested name.
+        name: String,
+        /// The columns that do exist.
+        available: Vec<String>,
+    },
+
+    /// Arguments or frames that do not fit together (schemas, lengths, CRSs).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// Data that a format cannot hold (for example a 300-byte string in a `.dbf` field).
+    #[error("{}: cannot write: {message}", path.display())]
+    Unwritable {
+        /// The target file.
+        path: PathBuf,
+        /// What cannot be written and why.
+        message: String,
+    },
+
+    /// An operation that has a name in the API but is not built yet.
+    #[error("{op} is not implemented yet; see ROADMAP.md#{roadmap}")]
+    NotImplemented {
+        /// The operation's name.
+        op: &'static str,
+        /// Its anchor in `ROADMAP.md`.
+        roadmap: &'static str,
+    },
+
+    /// An error from the Arrow library.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+
+    /// An error from the Parquet library, with the file it concerns.
+    #[error("{}: parquet: {source}", path.display())]
+    Parquet {
+        /// The Parquet file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn format(
+        path: impl Into<PathBuf>,
+        record: Option<u64>,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Format {
+            path: path.into(),
+            record,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,493 @@
+//! [`GeoFrame`]: a geospatial dataframe split into partitions.
+
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use arrow_schema::{Schema, SchemaRef};
+use geo::{Geometry, Rect};
+use rayon::prelude::*;
+
+use crate::crs::Crs;
+use crate::error::{Error, Result};
+use crate::geometry;
+use crate::partition::{checked_bounds, Partition, PartitionIndex};
+
+/// The default name of the geometry column.
+pub const DEFAULT_GEOMETRY_COLUMN: &str = "geometry";
+
+/// A geospatial dataframe: one Arrow schema (attribute columns plus a WKB geometry column),
+/// a CRS, a list of [`Partition`]s and an R-tree over the partitions' bounds.
+///
+/// Every row lives in exactly one partition; rows are numbered across partitions in order
+/// (partition 0's rows first), and that number is the row's index.
+///
+/// ```
+/// use geo::{point, Geometry};
+/// use geoframe::{Crs, GeoFrame};
+///
+/// let points: Vec<Geometry> = (0..10).map(|i| point!(x: i as f64, y: 0.0).into()).collect();
+/// let frame = GeoFrame::from_geometries(points, Some(Crs::epsg(4326)))?.repartition(4)?;
+/// assert_eq!(frame.len(), 10);
+/// assert_eq!(frame.npartitions(), 3);
+/// let b = frame.total_bounds().unwrap();
+/// assert_eq!((b.min().x, b.max().x), (0.0, 9.0));
+/// # Ok::<(), geoframe::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct GeoFrame {
+    schema: SchemaRef,
+    geometry_column: usize,
+    crs: Option<Crs>,
+    partitions: Vec<Partition>,
+    index: PartitionIndex,
+}
+
+impl GeoFrame {
+    /// Assembles a frame from partitions that share `schema`. Internal: callers have
+    /// checked the schema and computed the bounds.
+    pub(crate) fn from_parts(
+        schema: SchemaRef,
+        geometry_column: usize,
+        crs: Option<Crs>,
+        partitions: Vec<Partition>,
+    ) -> GeoFrame {
+        let bounds: Vec<Option<Rect>> = partitions.iter().map(|p| p.bounds()).collect();
+        GeoFrame {
+            schema,
+            geometry_column,
+            crs,
+            index: PartitionIndex::new(&bounds),
+            partitions,
+        }
+    }
+
+    /// A frame with a single `geometry` column and one partition.
+    pub fn from_geometries(geometries: Vec<Geometry>, crs: Option<Crs>) -> Result<GeoFrame> {
+        Self::from_optional_geometries(geometries.iter().map(Some), crs)
+    }
+
+    /// Like [`GeoFrame::from_geometries`], with `None` for null geometries.
+    pub fn from_optional_geometries<'a>(
+        geometries: impl IntoIterator<Item = Option<&'a Geometry>>,
+        crs: Option<Crs>,
+    ) -> Result<GeoFrame> {
+        let array = geometry::encode_array(geometries);
+        let schema = Arc::new(Schema::new(vec![geometry::geometry_field(
+            DEFAULT_GEOMETRY_COLUMN,
+        )]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(array)])?;
+        Self::from_record_batches(schema, vec![batch], DEFAULT_GEOMETRY_COLUMN, crs)
+    }
+
+    /// A frame from Arrow batches, one partition per batch. `geometry_column` names a
+    /// `Binary` column of WKB; every coordinate must be finite.
+    pub fn from_record_batches(
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+        geometry_column: &str,
+        crs: Option<Crs>,
+    ) -> Result<GeoFrame> {
+        let geometry_index = column_index(&schema, geometry_column)?;
+        let schema = with_geometry_field(&schema, geometry_index);
+        let mut first_rows = Vec::with_capacity(batches.len());
+        let mut next = 0u64;
+        for b in &batches {
+            if b.schema().fields().len() != schema.fields().len()
+                || b.schema()
+                    .fields()
+                    .iter()
+                    .zip(schema.fields())
+                    .any(|(a, s)| a.name() != s.name() || a.data_type() != s.data_type())
+            {
+                return Err(Error::InvalidArgument(format!(
+                    "batch schema {:?} does not match frame schema {:?}",
+                    b.schema().fields(),
+                    schema.fields()
+                )));
+            }
+            first_rows.push(next);
+            next += b.num_rows() as u64;
+        }
+        let partitions = batches
+            .into_par_iter()
+            .zip(first_rows)
+            .map(|(b, first)| {
+                let b = b.with_schema(schema.clone())?;
+                Partition::new(b, geometry_index, first)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self::from_parts(schema, geometry_index, crs, partitions))
+    }
+
+    /// Number of partitions.
+    pub fn npartitions(&self) -> usize {
+        self.partitions.len()
+    }
+
+    /// The partitions, in row order.
+    pub fn partitions(&self) -> &[Partition] {
+        &self.partitions
+    }
+
+    /// The R-tree over the partitions' bounds.
+    pub fn partition_index(&self) -> &PartitionIndex {
+        &self.index
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.partitions.iter().map(Partition::len).sum()
+    }
+
+    /// Whether the frame has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The Arrow schema, geometry column included.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Name of the geometry column.
+    pub fn geometry_column(&self) -> &str {
+        self.schema.field(self.geometry_column).name()
+    }
+
+    /// Position of the geometry column in the schema.
+    pub fn geometry_column_index(&self) -> usize {
+        self.geometry_column
+    }
+
+    /// The coordinate reference system, if known.
+    pub fn crs(&self) -> Option<&Crs> {
+        self.crs.as_ref()
+    }
+
+    /// The bounding box of every geometry in the frame.
+    pub fn total_bounds(&self) -> Option<Rect> {
+        self.partitions
+            .iter()
+            .fold(None, |acc, p| geometry::merge_bounds(acc, p.bounds()))
+    }
+
+    /// The bounding box of each partition (`None` for partitions with no geometry).
+    pub fn partition_bounds(&self) -> Vec<Option<Rect>> {
+        self.partitions.iter().map(Partition::bounds).collect()
+    }
+
+    /// The index of each partition's first row.
+    pub fn partition_offsets(&self) -> Vec<u64> {
+        let mut next = 0u64;
+        self.partitions
+            .iter()
+            .map(|p| {
+                let first = next;
+                next += p.len() as u64;
+                first
+            })
+            .collect()
+    }
+
+    /// Iterates over the partitions' batches.
+    pub fn batches(&self) -> impl Iterator<Item = &RecordBatch> + '_ {
+        self.partitions.iter().map(Partition::batch)
+    }
+
+    /// All rows in one batch.
+    pub fn to_record_batch(&self) -> Result<RecordBatch> {
+        let batches: Vec<&RecordBatch> = self.batches().collect();
+        Ok(arrow_select::concat::concat_batches(&self.schema, batches)?)
+    }
+
+    /// Every geometry, decoded, in row order.
+    pub fn geometries(&self) -> Result<Vec<Option<Geometry>>> {
+        let offsets = self.partition_offsets();
+        let parts = self
+            .partitions
+            .par_iter()
+            .zip(offsets)
+            .map(|(p, first)| p.geometries(first))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+
+    /// Sets the CRS without transforming coordinates. Fails if the frame already has a
+    /// different CRS, unless `allow_override` (GeoPandas' `set_crs`).
+    pub fn set_crs(mut self, crs: Crs, allow_override: bool) -> Result<GeoFrame> {
+        if let Some(old) = &self.crs {
+            if !allow_override && !old.equivalent(&crs) {
+                return Err(Error::InvalidArgument(format!(
+                    "the frame already has CRS {old}; pass allow_override to replace it with {crs}, or use to_crs to transform"
+                )));
+            }
+        }
+        self.crs = Some(crs);
+        Ok(self)
+    }
+
+    /// Reprojects every geometry to `target` with PROJ, partition by partition in parallel;
+    /// partition bounds are recomputed.
+    ///
+    /// ```
+    /// use geo::{point, Geometry};
+    /// use geoframe::{Crs, GeoFrame};
+    /// let frame = GeoFrame::from_geometries(vec![point!(x: 0.0, y: 0.0).into()], Some(Crs::epsg(4326)))?;
+    /// let mercator = frame.to_crs(&Crs::epsg(3857))?;
+    /// assert_eq!(mercator.crs().unwrap().to_epsg(), Some(3857));
+    /// # Ok::<(), geoframe::Error>(())
+    /// ```
+    pub fn to_crs(&self, target: &Crs) -> Result<GeoFrame> {
+        let source = self.crs.as_ref().ok_or(Error::MissingCrs("to_crs"))?;
+        crate::crs::transformer(source, target)?; // fail early, before any task runs
+        let offsets = self.partition_offsets();
+        let partitions = self
+            .partitions
+            .par_iter()
+            .zip(offsets)
+            .map(|(p, first)| {
+                let proj = crate::crs::transformer(source, target)?;
+                let geoms = p.geometries(first)?;
+                let mut out = Vec::with_capacity(geoms.len());
+                for (i, g) in geoms.into_iter().enumerate() {
+                    out.push(match g {
+                        None => None,
+                        Some(g) => Some(reproject(&proj, g).map_err(|e| {
+                            Error::Crs(format!("row {}: {e}", first + i as u64))
+                        })?),
+                    });
+                }
+                let array = geometry::encode_array(out.iter().map(Option::as_ref));
+                self.replace_geometry(p, array, first)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self::from_parts(
+            self.schema.clone(),
+            self.geometry_column,
+            Some(target.clone()),
+            partitions,
+        ))
+    }
+
+    fn replace_geometry(
+        &self,
+        partition: &Partition,
+        array: arrow_array::BinaryArray,
+        first_row: u64,
+    ) -> Result<Partition> {
+        let bounds = checked_bounds(&array, first_row)?;
+        let mut columns: Vec<ArrayRef> = partition.batch().columns().to_vec();
+        columns[self.geometry_column] = Arc::new(array);
+        let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
+        Ok(Partition::with_bounds(batch, self.geometry_column, bounds))
+    }
+
+    /// The first `n` rows.
+    pub fn head(&self, n: usize) -> GeoFrame {
+        let mut left = n;
+        let mut partitions = Vec::new();
+        for p in &self.partitions {
+            if left == 0 {
+                break;
+            }
+            let take = left.min(p.len());
+            left -= take;
+            if take == p.len() {
+                partitions.push(p.clone());
+            } else {
+                let batch = p.batch().slice(0, take);
+                let array = geometry::as_wkb_array(batch.column(self.geometry_column), "")
+                    .expect("geometry column is Binary");
+                let bounds = geometry::array_bounds(array).ok().flatten();
+                partitions.push(Partition::with_bounds(batch, self.geometry_column, bounds));
+            }
+        }
+        Self::from_parts(
+            self.schema.clone(),
+            self.geometry_column,
+            self.crs.clone(),
+            partitions,
+        )
+    }
+
+    /// Keeps the named columns, in the order given; the geometry column is always kept
+    /// (appended last if not named).
+    pub fn select(&self, columns: &[&str]) -> Result<GeoFrame> {
+        let mut indices = columns
+            .iter()
+            .map(|c| column_index(&self.schema, c))
+            .collect::<Result<Vec<_>>>()?;
+        if !indices.contains(&self.geometry_column) {
+            indices.push(self.geometry_column);
+        }
+        let schema = Arc::new(self.schema.project(&indices)?);
+        let geometry_column = indices
+            .iter()
+            .position(|&i| i == self.geometry_column)
+            .expect("geometry column was added");
+        let partitions = self
+            .partitions
+            .iter()
+            .map(|p| {
+                Ok(Partition::with_bounds(
+                    p.batch().project(&indices)?,
+                    geometry_column,
+                    p.bounds(),
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self::from_parts(
+            schema,
+            geometry_column,
+            self.crs.clone(),
+            partitions,
+        ))
+    }
+
+    /// Keeps the rows where `mask` is true (null counts as false). `mask` has one entry per
+    /// row of the frame. Partitions keep their order; bounds are recomputed.
+    pub fn filter(&self, mask: &BooleanArray) -> Result<GeoFrame> {
+        if mask.len() != self.len() {
+            return Err(Error::InvalidArgument(format!(
+                "filter mask has {} entries, the frame has {} rows",
+                mask.len(),
+                self.len()
+            )));
+        }
+        let offsets = self.partition_offsets();
+        let partitions = self
+            .partitions
+            .par_iter()
+            .zip(offsets)
+            .map(|(p, first)| {
+                let part_mask = mask.slice(first as usize, p.len());
+                let batch = arrow_select::filter::filter_record_batch(p.batch(), &part_mask)?;
+                let array = geometry::as_wkb_array(batch.column(self.geometry_column), "")?;
+                let bounds = geometry::array_bounds(array)?;
+                Ok(Partition::with_bounds(batch, self.geometry_column, bounds))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self::from_parts(
+            self.schema.clone(),
+            self.geometry_column,
+            self.crs.clone(),
+            partitions,
+        ))
+    }
+
+    /// Appends frames with the same columns and CRS; partitions are kept as they are.
+    pub fn concat(frames: &[GeoFrame]) -> Result<GeoFrame> {
+        let first = frames
+            .first()
+            .ok_or_else(|| Error::InvalidArgument("concat of no frames".into()))?;
+        let mut partitions = Vec::new();
+        for f in frames {
+            let same_columns = f.schema.fields().len() == first.schema.fields().len()
+                && f.schema
+                    .fields()
+                    .iter()
+                    .zip(first.schema.fields())
+                    .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type())
+                && f.geometry_column == first.geometry_column;
+            if !same_columns {
+                return Err(Error::InvalidArgument(format!(
+                    "concat: columns {:?} differ from {:?}",
+                    names(&f.schema),
+                    names(&first.schema)
+                )));
+            }
+            let same_crs = match (&f.crs, &first.crs) {
+                (Some(a), Some(b)) => a.equivalent(b),
+                (None, None) => true,
+                _ => false,
+            };
+            if !same_crs {
+                return Err(Error::InvalidArgument(format!(
+                    "concat: CRS {:?} differs from {:?}",
+                    f.crs.as_ref().map(ToString::to_string),
+                    first.crs.as_ref().map(ToString::to_string)
+                )));
+            }
+            for p in &f.partitions {
+                let batch = p.batch().clone().with_schema(first.schema.clone())?;
+                partitions.push(Partition::with_bounds(batch, first.geometry_column, p.bounds()));
+            }
+        }
+        Ok(Self::from_parts(
+            first.schema.clone(),
+            first.geometry_column,
+            first.crs.clone(),
+            partitions,
+        ))
+    }
+
+    /// Splits the rows, in order, into partitions of at most `rows_per_partition` rows.
+    /// (Spatially coherent partitions come from a spatial shuffle, not from this.)
+    pub fn repartition(&self, rows_per_partition: usize) -> Result<GeoFrame> {
+        if rows_per_partition == 0 {
+            return Err(Error::InvalidArgument(
+                "rows_per_partition must be at least 1".into(),
+            ));
+        }
+        let all = self.to_record_batch()?;
+        let starts: Vec<usize> = (0..all.num_rows()).step_by(rows_per_partition).collect();
+        let partitions = starts
+            .par_iter()
+            .map(|&start| {
+                let len = rows_per_partition.min(all.num_rows() - start);
+                let batch = all.slice(start, len);
+                let array = geometry::as_wkb_array(batch.column(self.geometry_column), "")?;
+                let bounds = geometry::array_bounds(array)?;
+                Ok(Partition::with_bounds(batch, self.geometry_column, bounds))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self::from_parts(
+            self.schema.clone(),
+            self.geometry_column,
+            self.crs.clone(),
+            partitions,
+        ))
+    }
+
+    /// A column by name, concatenated over all partitions.
+    pub fn column(&self, name: &str) -> Result<ArrayRef> {
+        let i = column_index(&self.schema, name)?;
+        let arrays: Vec<&dyn Array> = self.batches().map(|b| b.column(i).as_ref()).collect();
+        if arrays.is_empty() {
+            return Ok(arrow_array::new_empty_array(self.schema.field(i).data_type()));
+        }
+        Ok(arrow_select::concat::concat(&arrays)?)
+    }
+}
+
+fn reproject(proj: &proj::Proj, g: Geometry) -> std::result::Result<Geometry, proj::ProjError> {
+    use geo::MapCoords;
+    g.try_map_coords(|c| {
+        let (x, y) = proj.convert((c.x, c.y))?;
+        Ok(geo::coord! { x: x, y: y })
+    })
+}
+
+fn names(schema: &Schema) -> Vec<String> {
+    schema.fields().iter().map(|f| f.name().clone()).collect()
+}
+
+pub(crate) fn column_index(schema: &Schema, name: &str) -> Result<usize> {
+    schema.index_of(name).map_err(|_| Error::UnknownColumn {
+        name: name.to_string(),
+        available: names(schema),
+    })
+}
+
+/// The schema with the geometry field tagged as `geoarrow.wkb`.
+fn with_geometry_field(schema: &SchemaRef, geometry_index: usize) -> SchemaRef {
+    let field = schema.field(geometry_index);
+    if field.metadata().get("ARROW:extension:name").map(String::as_str)
+        == Some(geometry::WKB_EXTENSION)
+    {
+        return schema.clone();
+    }
+    let mut fields: Vec<arrow_schema::FieldRef> = schema.fields().iter().cloned().collect();
+    fields[geometry_index] = Arc::new(geometry::geometry_field(field.name()));
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}

@@ -1,0 +1,176 @@
+//! The geometry column: WKB in an Arrow binary array, tagged with the `geoarrow.wkb`
+//! extension type, decoded to [`geo`] types when an algorithm needs them.
+//!
+//! WKB was chosen over the native GeoArrow layouts because a frame may mix geometry types
+//! (GeoJSON does), because it is what GeoParquet files carry by default (so reading and
+//! writing them needs no conversion), and because decoding a point is two loads at fixed
+//! offsets ([`point_xy`]), which keeps the common points-in-polygons path cheap.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::{Array, BinaryArray, GenericBinaryArray, OffsetSizeTrait};
+use arrow_schema::{DataType, Field};
+use geo::{BoundingRect, Geometry, Rect};
+use geo_traits::to_geo::ToGeoGeometry;
+
+use crate::error::{Error, Result};
+
+/// The Arrow extension name of the geometry column.
+pub const WKB_EXTENSION: &str = "geoarrow.wkb";
+
+/// A geometry field named `name`: binary WKB with the `geoarrow.wkb` extension metadata.
+pub fn geometry_field(name: &str) -> Field {
+    let metadata = HashMap::from([
+        (
+            "ARROW:extension:name".to_string(),
+            WKB_EXTENSION.to_string(),
+        ),
+        ("ARROW:extension:metadata".to_string(), "{}".to_string()),
+    ]);
+    Field::new(name, DataType::Binary, true).with_metadata(metadata)
+}
+
+/// Encodes one geometry as little-endian ISO WKB.
+pub fn to_wkb(geometry: &Geometry) -> Vec<u8> {
+    let mut out = Vec::with_capacity(wkb::writer::geometry_wkb_size(geometry));
+    write_wkb(&mut out, geometry);
+    out
+}
+
+/// Appends the WKB of `geometry` to `out`.
+pub fn write_wkb(out: &mut Vec<u8>, geometry: &Geometry) {
+    // Writing into a Vec cannot fail and every geo-types geometry has a WKB form.
+    wkb::writer::write_geometry(out, geometry, &wkb::writer::WriteOptions::default())
+        .expect("writing WKB into a Vec is infallible");
+}
+
+/// Decodes WKB into a [`geo::Geometry`]; `record` names the row in the error.
+pub fn from_wkb(bytes: &[u8], record: u64) -> Result<Geometry> {
+    if let Some((x, y)) = point_xy(bytes) {
+        return Ok(Geometry::Point(geo::Point::new(x, y)));
+    }
+    let parsed = wkb::reader::read_wkb(bytes).map_err(|e| Error::InvalidGeometry {
+        path: None,
+        record,
+        message: format!("bad WKB: {e}"),
+    })?;
+    Ok(parsed.to_geometry())
+}
+
+/// The coordinates of a 2D WKB point, read straight from the bytes; `None` for anything else.
+#[inline]
+pub fn point_xy(bytes: &[u8]) -> Option<(f64, f64)> {
+    if bytes.len() != 21 {
+        return None;
+    }
+    let f = |b: &[u8]| -> [u8; 8] { b.try_into().unwrap_or([0; 8]) };
+    match bytes[0] {
+        1 if bytes[1..5] == [1, 0, 0, 0] => Some((
+            f64::from_le_bytes(f(&bytes[5..13])),
+            f64::from_le_bytes(f(&bytes[13..21])),
+        )),
+        0 if bytes[1..5] == [0, 0, 0, 1] => Some((
+            f64::from_be_bytes(f(&bytes[5..13])),
+            f64::from_be_bytes(f(&bytes[13..21])),
+        )),
+        _ => None,
+    }
+}
+
+/// Decodes every row of a WKB array; nulls stay `None`. `first_row` numbers the rows in
+/// errors.
+pub fn decode_array<O: OffsetSizeTrait>(
+    array: &GenericBinaryArray<O>,
+    first_row: u64,
+) -> Result<Vec<Option<Geometry>>> {
+    (0..array.len())
+        .map(|i| {
+            if array.is_null(i) {
+                Ok(None)
+            } else {
+                from_wkb(array.value(i), first_row + i as u64).map(Some)
+            }
+        })
+        .collect()
+}
+
+/// Builds a WKB array from geometries (`None` becomes null).
+pub fn encode_array<'a>(geometries: impl IntoIterator<Item = Option<&'a Geometry>>) -> BinaryArray {
+    let mut values = Vec::new();
+    let mut offsets = vec![0i32];
+    let mut valid = Vec::new();
+    for g in geometries {
+        if let Some(g) = g {
+            write_wkb(&mut values, g);
+            valid.push(true);
+        } else {
+            valid.push(false);
+        }
+        offsets.push(values.len() as i32);
+    }
+    BinaryArray::new(
+        arrow_buffer::OffsetBuffer::new(offsets.into()),
+        values.into(),
+        Some(arrow_buffer::NullBuffer::from(valid)),
+    )
+}
+
+/// The bounding box of a geometry; `None` for empty geometries.
+pub fn bounds(geometry: &Geometry) -> Option<Rect> {
+    geometry.bounding_rect()
+}
+
+/// Grows `acc` to cover `rect`.
+pub fn merge_bounds(acc: Option<Rect>, rect: Option<Rect>) -> Option<Rect> {
+    match (acc, rect) {
+        (Some(a), Some(b)) => Some(Rect::new(
+            geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+            geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+        )),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The bounds of every geometry in a WKB array, without building `geo` types for points.
+pub fn array_bounds(array: &BinaryArray) -> Result<Option<Rect>> {
+    let mut acc: Option<Rect> = None;
+    for i in 0..array.len() {
+        if array.is_null(i) {
+            continue;
+        }
+        let bytes = array.value(i);
+        let rect = match point_xy(bytes) {
+            Some((x, y)) => Some(Rect::new((x, y), (x, y))),
+            None => bounds(&from_wkb(bytes, i as u64)?),
+        };
+        acc = merge_bounds(acc, rect);
+    }
+    Ok(acc)
+}
+
+/// Checks that `field` can be a geometry column and returns it as a WKB array.
+pub(crate) fn as_wkb_array<'a>(array: &'a Arc<dyn Array>, name: &str) -> Result<&'a BinaryArray> {
+    array
+        .as_any()
+        .downcast_ref::<BinaryArray>()
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "geometry column {name:?} must be WKB in a Binary array, found {}",
+                array.data_type()
+            ))
+        })
+}
+
+/// The geometry type name GeoPandas uses (`"Point"`, `"MultiPolygon"`, ...).
+pub fn type_name(geometry: &Geometry) -> &'static str {
+    match geometry {
+        Geometry::Point(_) => "Point",
+        Geometry::Line(_) | Geometry::LineString(_) => "LineString",
+        Geometry::Polygon(_) | Geometry::Rect(_) | Geometry::Triangle(_) => "Polygon",
+        Geometry::MultiPoint(_) => "MultiPoint",
+        Geometry::MultiLineString(_) => "MultiLineString",
+        Geometry::MultiPolygon(_) => "MultiPolygon",
+        Geometry::GeometryCollection(_) => "GeometryCollection",
+    }
+}

@@ -1,0 +1,61 @@
+//! Writes that never leave a half file under the target name: data goes to a temporary
+//! file in the target's folder, which is renamed over the target once complete.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+
+use crate::error::{Error, Result};
+
+/// A file being written; the target appears only on [`AtomicFile::commit`].
+pub(crate) struct AtomicFile {
+    target: PathBuf,
+    writer: BufWriter<NamedTempFile>,
+}
+
+impl AtomicFile {
+    pub(crate) fn create(target: &Path) -> Result<AtomicFile> {
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".geoframe-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(target, e))?;
+        Ok(AtomicFile {
+            target: target.to_path_buf(),
+            writer: BufWriter::with_capacity(1 << 20, temp),
+        })
+    }
+
+    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        self.writer
+            .write_all(bytes)
+            .map_err(|e| Error::io(&self.target, e))
+    }
+
+    /// The underlying writer, for encoders that take `impl Write`.
+    pub(crate) fn writer(&mut self) -> &mut BufWriter<NamedTempFile> {
+        &mut self.writer
+    }
+
+    pub(crate) fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Flushes, syncs and renames onto the target.
+    pub(crate) fn commit(self) -> Result<()> {
+        let target = self.target;
+        let temp = self
+            .writer
+            .into_inner()
+            .map_err(|e| Error::io(&target, e.into_error()))?;
+        temp.as_file().sync_all().map_err(|e| Error::io(&target, e))?;
+        temp.persist(&target)
+            .map_err(|e| Error::io(&target, e.error))?;
+        Ok(())
+    }
+}

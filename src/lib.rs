@@ -1,0 +1,35 @@
+//! # geoframe
+//!
+//! Geospatial dataframes split into partitions and processed in parallel: what
+//! dask-geopandas is to GeoPandas, for Rust.
+//!
+//! A [`GeoFrame`] is a list of [`Partition`]s, each an Arrow batch of attribute columns plus
+//! a WKB geometry column (`geoarrow.wkb`), with its bounds; the frame keeps an R-tree over
+//! the partition bounds and its [`Crs`]. Readers and writers live in [`io`]; the spatial
+//! join in [`join`].
+//!
+//! ```
+//! use geoframe::io::{read_shapefile, ShapefileOptions};
+//! use geoframe::join::{sjoin, Predicate};
+//!
+//! let cities = read_shapefile("data/naturalearth_cities/naturalearth_cities.shp", &ShapefileOptions::default())?;
+//! let countries = read_shapefile("data/naturalearth_lowres/naturalearth_lowres.shp", &ShapefileOptions::default())?;
+//! let joined = sjoin(&cities, &countries, Predicate::Within)?;
+//! assert_eq!(joined.len(), 213); // cities that lie inside a country polygon
+//! # Ok::<(), geoframe::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod crs;
+pub mod datagen;
+mod error;
+mod frame;
+pub mod geometry;
+pub mod io;
+pub mod join;
+pub mod partition;
+
+pub use crs::Crs;
+pub use error::{Error, Result};
+pub use frame::{GeoFrame, DEFAULT_GEOMETRY_COLUMN};
+pub use partition::Partition;
