@@ -232,6 +232,9 @@ pub(crate) fn parse_record(
             body.at += 32;
             let n = body.count("point", 16)?;
             let start = body.at;
+            if n == 0 {
+                return Ok(Shape::Null); // as GDAL reads it
+            }
             let points = (0..n)
                 .map(|i| body.coord(start + 16 * i).map(Point::from))
                 .collect::<Result<Vec<_>>>()?;
@@ -275,15 +278,17 @@ pub(crate) fn parse_record(
                     .collect::<Result<Vec<_>>>()?;
                 lines.push(LineString(coords));
             }
-            Ok(Shape::Geometry(if shape_type == ShapeType::PolyLine {
-                if lines.len() == 1 {
-                    Geometry::LineString(lines.pop().unwrap_or_else(|| LineString(vec![])))
-                } else {
-                    Geometry::MultiLineString(MultiLineString(lines))
+            // No parts is a null geometry, as GDAL reads it.
+            let geometry = if shape_type == ShapeType::PolyLine {
+                match lines.len() {
+                    0 => None,
+                    1 => lines.pop().map(Geometry::LineString),
+                    _ => Some(Geometry::MultiLineString(MultiLineString(lines))),
                 }
             } else {
                 rings::assemble(lines)
-            }))
+            };
+            Ok(geometry.map_or(Shape::Null, Shape::Geometry))
         }
     }
 }
