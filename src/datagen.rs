@@ -23,7 +23,7 @@ pub const DEFAULT_SEED: u64 = 42;
 pub fn splitmix64_uniform(seed: u64, k: u64) -> f64 {
     let mut z = seed.wrapping_add(k.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49EB_1331_11EB);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
     (z >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
@@ -45,8 +45,8 @@ pub fn point(seed: u64, i: u64) -> (f64, f64, f64) {
 /// ```
 pub fn uniform_points(n: u64, seed: u64, rows_per_partition: usize) -> Result<GeoFrame> {
     let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, false),
-        Field::new("value", DataType::Float64, false),
+        Field::new("id", DataType::Int64, true),
+        Field::new("value", DataType::Float64, true),
         geometry::geometry_field(crate::DEFAULT_GEOMETRY_COLUMN),
     ]));
     let step = rows_per_partition.max(1) as u64;

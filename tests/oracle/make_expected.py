@@ -45,3 +45,19 @@ with open(os.path.join(here, "cities_within_countries.csv"), "w") as f:
     for a, b in sorted(zip(j.index, j.index_right)):
         f.write(f"{a},{b}\n")
 print("ok", len(counties), len(countries), len(nybb), len(j))
+
+# 5. The peers' point generator (../shared/peers/gen_points.py), a few points by index.
+def splitmix64_uniform(count, seed=42):
+    import numpy as np
+    idx = np.arange(1, count + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = np.uint64(seed) + idx * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
+u = splitmix64_uniform(3 * 1_000_000).reshape(-1, 3)
+with open(os.path.join(here, "gen_points_first3.csv"), "w") as f:
+    f.write("# numpy copy of gen_points.py's recipe; i,x,y,value\n")
+    for i in [0, 1, 2, 999, 123456, 999999]:
+        f.write(f"{i},{float(-125.0 + 59.0 * u[i, 0])!r},{float(24.0 + 26.0 * u[i, 1])!r},{float(u[i, 2])!r}\n")
