@@ -1,0 +1,89 @@
+//! The spatial join on real data, checked against GeoPandas pairs and a brute-force loop.
+
+mod common;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use geo::{Contains, Intersects};
+use geoframe::join::{sjoin, Predicate};
+
+fn pairs(frame: &geoframe::GeoFrame) -> Vec<(i64, i64)> {
+    let l = frame.column("index_left").unwrap();
+    let r = frame.column("index_right").unwrap();
+    l.as_primitive::<Int64Type>().values().iter().copied().zip(r.as_primitive::<Int64Type>().values().iter().copied()).collect()
+}
+
+#[test]
+fn cities_within_countries_equal_geopandas() {
+    let expected: Vec<(i64, i64)> = common::oracle("cities_within_countries.csv")
+        .iter()
+        .map(|r| (r[0].parse().unwrap(), r[1].parse().unwrap()))
+        .collect();
+    assert_eq!(expected.len(), 213);
+    for rows in [1, 7, 64, 1000] {
+        let cities = common::read("naturalearth_cities/naturalearth_cities.shp", rows);
+        let countries = common::read("naturalearth_lowres/naturalearth_lowres.shp", rows);
+        let joined = sjoin(&cities, &countries, Predicate::Within).unwrap();
+        assert_eq!(pairs(&joined), expected, "rows per partition {rows}");
+        let names: Vec<_> = joined.schema().fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["name_left", "geometry", "index_left", "index_right", "pop_est", "continent", "name_right", "iso_a3", "gdp_md_est"]);
+        // Contains is the mirror image.
+        let mirrored = sjoin(&countries, &cities, Predicate::Contains).unwrap();
+        let mut flipped: Vec<(i64, i64)> = pairs(&mirrored).into_iter().map(|(a, b)| (b, a)).collect();
+        flipped.sort();
+        assert_eq!(flipped, expected);
+    }
+}
+
+#[test]
+fn points_in_counties_equal_a_brute_force_loop() {
+    let counties = common::counties(200);
+    let points = geoframe::datagen::uniform_points(3000, 7, 500).unwrap();
+    let joined = sjoin(&points, &counties, Predicate::Intersects).unwrap();
+    let pg = points.geometries().unwrap();
+    let cg = counties.geometries().unwrap();
+    let mut expected = Vec::new();
+    for (i, p) in pg.iter().enumerate() {
+        for (j, c) in cg.iter().enumerate() {
+            if p.as_ref().unwrap().intersects(c.as_ref().unwrap()) {
+                expected.push((i as i64, j as i64));
+            }
+        }
+    }
+    assert!(expected.len() > 1000);
+    assert_eq!(pairs(&joined), expected);
+    // Polygons against polygons: counties that contain a state's whole... none; states
+    // intersecting counties: every county meets at least its own state.
+    let states = common::read("us_states/us_states.shp", 10);
+    let sj = sjoin(&counties, &states, Predicate::Intersects).unwrap();
+    let sg = states.geometries().unwrap();
+    let mut expected = Vec::new();
+    for (i, c) in cg.iter().enumerate() {
+        for (j, s) in sg.iter().enumerate() {
+            if c.as_ref().unwrap().intersects(s.as_ref().unwrap()) {
+                expected.push((i as i64, j as i64));
+            }
+        }
+    }
+    assert_eq!(pairs(&sj), expected);
+    let within = sjoin(&states, &counties, Predicate::Contains).unwrap();
+    let mut expected = Vec::new();
+    for (i, s) in sg.iter().enumerate() {
+        for (j, c) in cg.iter().enumerate() {
+            if s.as_ref().unwrap().contains(c.as_ref().unwrap()) {
+                expected.push((i as i64, j as i64));
+            }
+        }
+    }
+    assert_eq!(pairs(&within), expected);
+}
+
+#[test]
+fn a_million_points_in_counties_give_the_peers_pair_count() {
+    // GeoPandas, SedonaDB and DuckDB all return 534,836 pairs for gen_points.py 1e6
+    // (../shared/peers/README.md).
+    let counties = common::counties(500);
+    let points = geoframe::datagen::uniform_points(1_000_000, 42, 100_000).unwrap();
+    let joined = sjoin(&points, &counties, Predicate::Intersects).unwrap();
+    assert_eq!(joined.len(), 534_836);
+}
