@@ -241,26 +241,26 @@ impl GeoFrame {
         let source = self.crs.as_ref().ok_or(Error::MissingCrs("to_crs"))?;
         crate::crs::transformer(source, target)?; // fail early, before any task runs
         let offsets = self.partition_offsets();
-        let partitions = self
-            .partitions
-            .par_iter()
-            .zip(offsets)
-            .map(|(p, first)| {
-                let proj = crate::crs::transformer(source, target)?;
-                let geoms = p.geometries(first)?;
-                let mut out = Vec::with_capacity(geoms.len());
-                for (i, g) in geoms.into_iter().enumerate() {
-                    out.push(match g {
-                        None => None,
-                        Some(g) => Some(reproject(&proj, g).map_err(|e| {
-                            Error::Crs(format!("row {}: {e}", first + i as u64))
-                        })?),
-                    });
-                }
-                let array = geometry::encode_array(out.iter().map(Option::as_ref));
-                self.replace_geometry(p, array, first)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let partitions =
+            self.partitions
+                .par_iter()
+                .zip(offsets)
+                .map(|(p, first)| {
+                    let proj = crate::crs::transformer(source, target)?;
+                    let geoms = p.geometries(first)?;
+                    let mut out = Vec::with_capacity(geoms.len());
+                    for (i, g) in geoms.into_iter().enumerate() {
+                        out.push(match g {
+                            None => None,
+                            Some(g) => Some(reproject(&proj, g).map_err(|e| {
+                                Error::Crs(format!("row {}: {e}", first + i as u64))
+                            })?),
+                        });
+                    }
+                    let array = geometry::encode_array(out.iter().map(Option::as_ref));
+                    self.replace_geometry(p, array, first)
+                })
+                .collect::<Result<Vec<_>>>()?;
         Ok(Self::from_parts(
             self.schema.clone(),
             self.geometry_column,
@@ -410,7 +410,11 @@ impl GeoFrame {
             }
             for p in &f.partitions {
                 let batch = p.batch().clone().with_schema(first.schema.clone())?;
-                partitions.push(Partition::with_bounds(batch, first.geometry_column, p.bounds()));
+                partitions.push(Partition::with_bounds(
+                    batch,
+                    first.geometry_column,
+                    p.bounds(),
+                ));
             }
         }
         Ok(Self::from_parts(
@@ -454,7 +458,9 @@ impl GeoFrame {
         let i = column_index(&self.schema, name)?;
         let arrays: Vec<&dyn Array> = self.batches().map(|b| b.column(i).as_ref()).collect();
         if arrays.is_empty() {
-            return Ok(arrow_array::new_empty_array(self.schema.field(i).data_type()));
+            return Ok(arrow_array::new_empty_array(
+                self.schema.field(i).data_type(),
+            ));
         }
         Ok(arrow_select::concat::concat(&arrays)?)
     }
@@ -482,7 +488,10 @@ pub(crate) fn column_index(schema: &Schema, name: &str) -> Result<usize> {
 /// The schema with the geometry field tagged as `geoarrow.wkb`.
 fn with_geometry_field(schema: &SchemaRef, geometry_index: usize) -> SchemaRef {
     let field = schema.field(geometry_index);
-    if field.metadata().get("ARROW:extension:name").map(String::as_str)
+    if field
+        .metadata()
+        .get("ARROW:extension:name")
+        .map(String::as_str)
         == Some(geometry::WKB_EXTENSION)
     {
         return schema.clone();

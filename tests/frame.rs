@@ -27,7 +27,12 @@ fn head_crosses_partitions() {
 fn select_keeps_geometry_and_order() {
     let countries = common::countries();
     let s = countries.select(&["iso_a3", "name"]).unwrap();
-    let names: Vec<_> = s.schema().fields().iter().map(|f| f.name().as_str()).collect();
+    let names: Vec<_> = s
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
     assert_eq!(names, ["iso_a3", "name", "geometry"]);
     assert_eq!(s.geometry_column(), "geometry");
     assert_eq!(s.partition_bounds(), countries.partition_bounds());
@@ -44,12 +49,19 @@ fn select_keeps_geometry_and_order() {
 fn filter_by_mask_recomputes_bounds() {
     let counties = common::counties(300);
     let geoid = counties.column("geoid").unwrap();
-    let mask: BooleanArray = geoid.as_string::<i32>().iter().map(|g| g.map(|g| g.starts_with("06"))).collect();
+    let mask: BooleanArray = geoid
+        .as_string::<i32>()
+        .iter()
+        .map(|g| g.map(|g| g.starts_with("06")))
+        .collect();
     let california = counties.filter(&mask).unwrap();
     assert_eq!(california.len(), 58); // California has 58 counties
     assert_eq!(california.npartitions(), counties.npartitions());
     let b = california.total_bounds().unwrap();
-    assert!(b.min().x > -125.0 && b.max().x < -114.0 && b.min().y > 32.0 && b.max().y < 42.1, "{b:?}");
+    assert!(
+        b.min().x > -125.0 && b.max().x < -114.0 && b.min().y > 32.0 && b.max().y < 42.1,
+        "{b:?}"
+    );
     let offsets = california.partition_offsets();
     for (k, p) in california.partitions().iter().enumerate() {
         for g in p.geometries(offsets[k]).unwrap().into_iter().flatten() {
@@ -58,7 +70,12 @@ fn filter_by_mask_recomputes_bounds() {
             assert!(pb.min().x <= gb.min().x && pb.max().y >= gb.max().y);
         }
     }
-    assert!(matches!(counties.filter(&BooleanArray::from(vec![true])).unwrap_err(), Error::InvalidArgument(_)));
+    assert!(matches!(
+        counties
+            .filter(&BooleanArray::from(vec![true]))
+            .unwrap_err(),
+        Error::InvalidArgument(_)
+    ));
 }
 
 #[test]
@@ -66,8 +83,15 @@ fn concat_restores_the_whole() {
     let counties = common::counties(1000);
     let mask_a: BooleanArray = (0..3231).map(|i| Some(i < 1500)).collect();
     let mask_b: BooleanArray = (0..3231).map(|i| Some(i >= 1500)).collect();
-    let joined = GeoFrame::concat(&[counties.filter(&mask_a).unwrap(), counties.filter(&mask_b).unwrap()]).unwrap();
-    assert_eq!(joined.to_record_batch().unwrap(), counties.to_record_batch().unwrap());
+    let joined = GeoFrame::concat(&[
+        counties.filter(&mask_a).unwrap(),
+        counties.filter(&mask_b).unwrap(),
+    ])
+    .unwrap();
+    assert_eq!(
+        joined.to_record_batch().unwrap(),
+        counties.to_record_batch().unwrap()
+    );
     assert_eq!(joined.total_bounds(), counties.total_bounds());
     let projected = counties.clone().set_crs(Crs::epsg(3857), true).unwrap();
     assert!(GeoFrame::concat(&[counties.clone(), projected]).is_err());
@@ -76,14 +100,28 @@ fn concat_restores_the_whole() {
 
 #[test]
 fn from_record_batches_checks_its_input() {
-    let schema = Arc::new(Schema::new(vec![Field::new("geometry", DataType::Float64, true)]));
-    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Float64Array::from(vec![1.0]))]).unwrap();
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "geometry",
+        DataType::Float64,
+        true,
+    )]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(Float64Array::from(vec![1.0]))],
+    )
+    .unwrap();
     assert!(matches!(
         GeoFrame::from_record_batches(schema, vec![batch], "geometry", None).unwrap_err(),
         Error::InvalidArgument(_)
     ));
-    let bad: Vec<Geometry> = vec![geo::point!(x: 0.0, y: 0.0).into(), geo::point!(x: f64::NAN, y: 1.0).into()];
-    assert!(matches!(GeoFrame::from_geometries(bad, None).unwrap_err(), Error::InvalidGeometry { record: 1, .. }));
+    let bad: Vec<Geometry> = vec![
+        geo::point!(x: 0.0, y: 0.0).into(),
+        geo::point!(x: f64::NAN, y: 1.0).into(),
+    ];
+    assert!(matches!(
+        GeoFrame::from_geometries(bad, None).unwrap_err(),
+        Error::InvalidGeometry { record: 1, .. }
+    ));
 }
 
 #[test]
@@ -101,7 +139,10 @@ fn partition_index_finds_exactly_the_partitions_that_meet_a_box() {
     assert_eq!(hits, expected);
     assert!(!hits.is_empty());
     // Nothing of the US lies in the mid-Atlantic.
-    assert!(counties.partition_index().query(geo::Rect::new((-40.0, 0.0), (-30.0, 10.0))).is_empty());
+    assert!(counties
+        .partition_index()
+        .query(geo::Rect::new((-40.0, 0.0), (-30.0, 10.0)))
+        .is_empty());
     let geometry = counties.column("geometry").unwrap();
     assert_eq!(geometry.len(), 3231);
     assert_eq!(geometry.null_count(), 0);

@@ -5,7 +5,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use geoframe::io::{read_geojson, read_geoparquet, read_shapefile, GeoParquetOptions, ShapefileOptions};
+use geoframe::io::{
+    read_geojson, read_geoparquet, read_shapefile, GeoParquetOptions, ShapefileOptions,
+};
 use geoframe::Error;
 use proptest::prelude::*;
 
@@ -15,14 +17,24 @@ fn copy(name: &str, dir: &Path) -> PathBuf {
     for ext in ["shp", "shx", "dbf", "prj", "cpg"] {
         let from = src.with_extension(ext);
         if from.exists() {
-            std::fs::copy(&from, dir.join(from.file_name().unwrap()).with_extension(ext)).unwrap();
+            std::fs::copy(
+                &from,
+                dir.join(from.file_name().unwrap()).with_extension(ext),
+            )
+            .unwrap();
         }
     }
     dir.join(src.file_name().unwrap())
 }
 
 fn read(path: &Path) -> geoframe::Result<geoframe::GeoFrame> {
-    read_shapefile(path, &ShapefileOptions { rows_per_partition: 50, ..Default::default() })
+    read_shapefile(
+        path,
+        &ShapefileOptions {
+            rows_per_partition: 50,
+            ..Default::default()
+        },
+    )
 }
 
 fn patch(path: &Path, at: usize, bytes: &[u8]) {
@@ -47,7 +59,10 @@ fn truncated_shp() {
     let data = std::fs::read(&shp).unwrap();
     std::fs::write(&shp, &data[..data.len() / 2]).unwrap();
     let err = read(&shp).unwrap_err();
-    assert!(matches!(&err, Error::Format { path, .. } if path == &shp), "{err}");
+    assert!(
+        matches!(&err, Error::Format { path, .. } if path == &shp),
+        "{err}"
+    );
     assert!(err.to_string().contains("truncated"), "{err}");
 
     // Shorter than its header.
@@ -59,10 +74,18 @@ fn truncated_shp() {
 fn shx_pointing_past_the_end() {
     let dir = tempfile::tempdir().unwrap();
     let shp = copy("naturalearth_cities/naturalearth_cities.shp", dir.path());
-    patch(&shp.with_extension("shx"), 100 + 8 * 120, &0x0FFF_FFFFu32.to_be_bytes());
+    patch(
+        &shp.with_extension("shx"),
+        100 + 8 * 120,
+        &0x0FFF_FFFFu32.to_be_bytes(),
+    );
     let err = read(&shp).unwrap_err();
     match &err {
-        Error::Format { path, record, message } => {
+        Error::Format {
+            path,
+            record,
+            message,
+        } => {
             assert_eq!(path, &shp.with_extension("shx"));
             assert_eq!(*record, Some(120));
             assert!(message.contains("outside"), "{message}");
@@ -77,7 +100,10 @@ fn dbf_with_fewer_records_than_shp() {
     let shp = copy("naturalearth_cities/naturalearth_cities.shp", dir.path());
     patch(&shp.with_extension("dbf"), 4, &242u32.to_le_bytes());
     let err = read(&shp).unwrap_err();
-    assert!(err.to_string().contains("242 records") && err.to_string().contains("243"), "{err}");
+    assert!(
+        err.to_string().contains("242 records") && err.to_string().contains("243"),
+        "{err}"
+    );
 
     // A .dbf whose records are cut off.
     let dbf = shp.with_extension("dbf");
@@ -85,7 +111,10 @@ fn dbf_with_fewer_records_than_shp() {
     let data = std::fs::read(&dbf).unwrap();
     std::fs::write(&dbf, &data[..data.len() - 500]).unwrap();
     let err = read(&shp).unwrap_err();
-    assert!(matches!(&err, Error::Format { path, .. } if path == &dbf), "{err}");
+    assert!(
+        matches!(&err, Error::Format { path, .. } if path == &dbf),
+        "{err}"
+    );
 }
 
 #[test]
@@ -95,16 +124,38 @@ fn absurd_record_lengths_do_not_allocate() {
     // A record whose header claims 4 GiB of content, in both .shp and .shx.
     let (offset, _) = shx_entry(&shp, 7);
     patch(&shp, offset + 4, &0x7FFF_FFFFu32.to_be_bytes());
-    patch(&shp.with_extension("shx"), 100 + 8 * 7 + 4, &0x7FFF_FFFFu32.to_be_bytes());
+    patch(
+        &shp.with_extension("shx"),
+        100 + 8 * 7 + 4,
+        &0x7FFF_FFFFu32.to_be_bytes(),
+    );
     let err = read(&shp).unwrap_err();
-    assert!(matches!(err, Error::Format { record: Some(7), .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Format {
+                record: Some(7),
+                ..
+            }
+        ),
+        "{err}"
+    );
 
     // A polygon record claiming 2^31 - 1 points in a few hundred bytes.
     let shp = copy("us_counties/us_counties.shp", dir.path());
     let (offset, _) = shx_entry(&shp, 9);
     patch(&shp, offset + 8 + 40, &i32::MAX.to_le_bytes());
     let err = read(&shp).unwrap_err();
-    assert!(matches!(err, Error::Format { record: Some(9), .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Format {
+                record: Some(9),
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("too short"), "{err}");
 
     // A .dbf header claiming 4 billion records.
@@ -120,7 +171,11 @@ fn nan_coordinates() {
     let (offset, _) = shx_entry(&shp, 17);
     patch(&shp, offset + 8 + 4, &f64::NAN.to_le_bytes());
     match read(&shp).unwrap_err() {
-        Error::InvalidGeometry { path, record, message } => {
+        Error::InvalidGeometry {
+            path,
+            record,
+            message,
+        } => {
             assert_eq!(path.as_deref(), Some(shp.as_path()));
             assert_eq!(record, 17);
             assert!(message.contains("NaN"));
@@ -130,9 +185,20 @@ fn nan_coordinates() {
     // NaN inside a polygon's vertices.
     let shp = copy("us_counties/us_counties.shp", dir.path());
     let (offset, _) = shx_entry(&shp, 3);
-    let parts = i32::from_le_bytes(std::fs::read(&shp).unwrap()[offset + 8 + 36..offset + 8 + 40].try_into().unwrap()) as usize;
-    patch(&shp, offset + 8 + 44 + 4 * parts + 16 * 2 + 8, &f64::NAN.to_le_bytes());
-    assert!(matches!(read(&shp).unwrap_err(), Error::InvalidGeometry { record: 3, .. }));
+    let parts = i32::from_le_bytes(
+        std::fs::read(&shp).unwrap()[offset + 8 + 36..offset + 8 + 40]
+            .try_into()
+            .unwrap(),
+    ) as usize;
+    patch(
+        &shp,
+        offset + 8 + 44 + 4 * parts + 16 * 2 + 8,
+        &f64::NAN.to_le_bytes(),
+    );
+    assert!(matches!(
+        read(&shp).unwrap_err(),
+        Error::InvalidGeometry { record: 3, .. }
+    ));
 }
 
 #[test]
@@ -141,7 +207,10 @@ fn missing_companion_files() {
     let shp = copy("naturalearth_cities/naturalearth_cities.shp", dir.path());
     std::fs::remove_file(shp.with_extension("dbf")).unwrap();
     let err = read(&shp).unwrap_err();
-    assert!(matches!(&err, Error::MissingFile { path, .. } if path == &shp.with_extension("dbf")), "{err}");
+    assert!(
+        matches!(&err, Error::MissingFile { path, .. } if path == &shp.with_extension("dbf")),
+        "{err}"
+    );
 
     let shp = copy("naturalearth_cities/naturalearth_cities.shp", dir.path());
     std::fs::remove_file(shp.with_extension("shx")).unwrap();
@@ -158,7 +227,10 @@ fn unreadable_prj() {
     let prj = shp.with_extension("prj");
     std::fs::write(&prj, "GEOGCS[\"broken\", this is not WKT").unwrap();
     let err = read(&shp).unwrap_err();
-    assert!(matches!(&err, Error::Format { path, .. } if path == &prj), "{err}");
+    assert!(
+        matches!(&err, Error::Format { path, .. } if path == &prj),
+        "{err}"
+    );
     std::fs::write(&prj, [0xff, 0xfe, 0x00, 0x41]).unwrap();
     assert!(matches!(read(&shp).unwrap_err(), Error::Format { .. }));
 }
@@ -176,9 +248,16 @@ fn not_a_shapefile_and_bad_numbers() {
     let header_len = u16::from_le_bytes([dbf[8], dbf[9]]) as usize;
     let record_len = u16::from_le_bytes([dbf[10], dbf[11]]) as usize;
     // BoroCode is the first field: bytes 1.. of record 2.
-    patch(&shp.with_extension("dbf"), header_len + 2 * record_len + 1, b"xx");
+    patch(
+        &shp.with_extension("dbf"),
+        header_len + 2 * record_len + 1,
+        b"xx",
+    );
     let err = read(&shp).unwrap_err();
-    assert!(matches!(&err, Error::Format { record: Some(2), message, .. } if message.contains("BoroCode")), "{err}");
+    assert!(
+        matches!(&err, Error::Format { record: Some(2), message, .. } if message.contains("BoroCode")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -186,12 +265,24 @@ fn bad_geoparquet_and_geojson() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("x.parquet");
     std::fs::write(&p, b"PAR1 not really parquet").unwrap();
-    assert!(matches!(read_geoparquet(&p, &GeoParquetOptions::default()).unwrap_err(), Error::Parquet { .. }));
+    assert!(matches!(
+        read_geoparquet(&p, &GeoParquetOptions::default()).unwrap_err(),
+        Error::Parquet { .. }
+    ));
     let j = dir.path().join("x.geojson");
     std::fs::write(&j, b"{\"type\": \"FeatureCollection\", \"features\": [{\"type\": \"Feature\", \"geometry\": {\"type\": \"Point\", \"coordinates\": [1]}, \"properties\": {}}]}").unwrap();
-    assert!(matches!(read_geojson(&j, 10).unwrap_err(), Error::Format { record: Some(0), .. }));
+    assert!(matches!(
+        read_geojson(&j, 10).unwrap_err(),
+        Error::Format {
+            record: Some(0),
+            ..
+        }
+    ));
     std::fs::write(&j, b"[1, 2").unwrap();
-    assert!(matches!(read_geojson(&j, 10).unwrap_err(), Error::Format { .. }));
+    assert!(matches!(
+        read_geojson(&j, 10).unwrap_err(),
+        Error::Format { .. }
+    ));
 }
 
 /// A writer that fails part-way leaves no file under the target name.
@@ -208,11 +299,23 @@ fn failed_write_leaves_no_half_file() {
     let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
     columns[0] = Arc::new(StringArray::from(names));
     batch = RecordBatch::try_new(batch.schema(), columns).unwrap();
-    let frame = geoframe::GeoFrame::from_record_batches(batch.schema(), vec![batch], "geometry", cities.crs().cloned()).unwrap();
+    let frame = geoframe::GeoFrame::from_record_batches(
+        batch.schema(),
+        vec![batch],
+        "geometry",
+        cities.crs().cloned(),
+    )
+    .unwrap();
     let out = dir.path().join("out.shp");
     let err = geoframe::io::write_shapefile(&frame, &out).unwrap_err();
-    assert!(matches!(&err, Error::Unwritable { message, .. } if message.contains("row 200")), "{err}");
-    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(
+        matches!(&err, Error::Unwritable { message, .. } if message.contains("row 200")),
+        "{err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert!(left.is_empty(), "files left behind: {left:?}");
 }
 

@@ -10,7 +10,12 @@ use geoframe::join::{sjoin, Predicate};
 fn pairs(frame: &geoframe::GeoFrame) -> Vec<(i64, i64)> {
     let l = frame.column("index_left").unwrap();
     let r = frame.column("index_right").unwrap();
-    l.as_primitive::<Int64Type>().values().iter().copied().zip(r.as_primitive::<Int64Type>().values().iter().copied()).collect()
+    l.as_primitive::<Int64Type>()
+        .values()
+        .iter()
+        .copied()
+        .zip(r.as_primitive::<Int64Type>().values().iter().copied())
+        .collect()
 }
 
 #[test]
@@ -25,11 +30,30 @@ fn cities_within_countries_equal_geopandas() {
         let countries = common::read("naturalearth_lowres/naturalearth_lowres.shp", rows);
         let joined = sjoin(&cities, &countries, Predicate::Within).unwrap();
         assert_eq!(pairs(&joined), expected, "rows per partition {rows}");
-        let names: Vec<_> = joined.schema().fields().iter().map(|f| f.name().as_str()).collect();
-        assert_eq!(names, ["name_left", "geometry", "index_left", "index_right", "pop_est", "continent", "name_right", "iso_a3", "gdp_md_est"]);
+        let names: Vec<_> = joined
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "name_left",
+                "geometry",
+                "index_left",
+                "index_right",
+                "pop_est",
+                "continent",
+                "name_right",
+                "iso_a3",
+                "gdp_md_est"
+            ]
+        );
         // Contains is the mirror image.
         let mirrored = sjoin(&countries, &cities, Predicate::Contains).unwrap();
-        let mut flipped: Vec<(i64, i64)> = pairs(&mirrored).into_iter().map(|(a, b)| (b, a)).collect();
+        let mut flipped: Vec<(i64, i64)> =
+            pairs(&mirrored).into_iter().map(|(a, b)| (b, a)).collect();
         flipped.sort();
         assert_eq!(flipped, expected);
     }

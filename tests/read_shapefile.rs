@@ -42,23 +42,47 @@ fn countries_attributes_and_types() {
     let frame = common::countries();
     let expected = common::oracle("countries.csv");
     assert_eq!(frame.len(), expected.len());
-    let names: Vec<_> = frame.schema().fields().iter().map(|f| f.name().clone()).collect();
-    assert_eq!(names, ["pop_est", "continent", "name", "iso_a3", "gdp_md_est", "geometry"]);
+    let names: Vec<_> = frame
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "pop_est",
+            "continent",
+            "name",
+            "iso_a3",
+            "gdp_md_est",
+            "geometry"
+        ]
+    );
     assert_eq!(frame.schema().field(0).data_type(), &DataType::Float64);
     let iso = frame.column("iso_a3").unwrap();
     let pop = frame.column("pop_est").unwrap();
     let geometries = frame.geometries().unwrap();
     for (i, row) in expected.iter().enumerate() {
         assert_eq!(iso.as_string::<i32>().value(i), row[1]);
-        assert_eq!(pop.as_primitive::<Float64Type>().value(i), row[2].parse::<f64>().unwrap());
+        assert_eq!(
+            pop.as_primitive::<Float64Type>().value(i),
+            row[2].parse::<f64>().unwrap()
+        );
         let g = geometries[i].as_ref().unwrap();
-        assert!(common::rel_eq(g.unsigned_area(), row[3].parse().unwrap(), 1e-9), "row {i}");
+        assert!(
+            common::rel_eq(g.unsigned_area(), row[3].parse().unwrap(), 1e-9),
+            "row {i}"
+        );
         assert_eq!(type_name(g), row[4]);
     }
     assert_eq!(frame.crs().unwrap().to_epsg(), Some(4326));
     let b = frame.total_bounds().unwrap();
     // GeoPandas total_bounds: [-180.0, -90.0, 180.00000000000006, 83.64513000000001]
-    assert_eq!((b.min().x, b.min().y, b.max().x, b.max().y), (-180.0, -90.0, 180.00000000000006, 83.64513000000001));
+    assert_eq!(
+        (b.min().x, b.min().y, b.max().x, b.max().y),
+        (-180.0, -90.0, 180.00000000000006, 83.64513000000001)
+    );
 }
 
 #[test]
@@ -67,7 +91,11 @@ fn cities_are_points_with_names() {
     assert_eq!(frame.len(), 243);
     let name = frame.column("name").unwrap();
     assert_eq!(name.null_count(), 0);
-    assert!(frame.geometries().unwrap().iter().all(|g| matches!(g, Some(geo::Geometry::Point(_)))));
+    assert!(frame
+        .geometries()
+        .unwrap()
+        .iter()
+        .all(|g| matches!(g, Some(geo::Geometry::Point(_)))));
 }
 
 #[test]

@@ -7,8 +7,8 @@ use arrow_array::RecordBatch;
 use geo::orient::{Direction, Orient};
 use geo::{Geometry, Validation};
 use geoframe::io::{
-    read_geojson, read_geoparquet, read_shapefile, write_geojson, write_geoparquet, write_shapefile,
-    GeoParquetOptions, ShapefileOptions,
+    read_geojson, read_geoparquet, read_shapefile, write_geojson, write_geoparquet,
+    write_shapefile, GeoParquetOptions, ShapefileOptions,
 };
 use geoframe::GeoFrame;
 
@@ -28,7 +28,12 @@ fn rings(g: &Geometry) -> Vec<Vec<(u64, u64)>> {
     let polys: Vec<geo::Polygon> = match canonical(g) {
         Geometry::Polygon(p) => vec![p],
         Geometry::MultiPolygon(mp) => mp.0,
-        other => return vec![other.coords_iter().map(|c| (c.x.to_bits(), c.y.to_bits())).collect()],
+        other => {
+            return vec![other
+                .coords_iter()
+                .map(|c| (c.x.to_bits(), c.y.to_bits()))
+                .collect()]
+        }
     };
     let mut out: Vec<Vec<(u64, u64)>> = polys
         .iter()
@@ -41,7 +46,9 @@ fn rings(g: &Geometry) -> Vec<Vec<(u64, u64)>> {
 
 fn attributes(frame: &GeoFrame) -> RecordBatch {
     let batch = frame.to_record_batch().unwrap();
-    let keep: Vec<usize> = (0..batch.num_columns()).filter(|&i| i != frame.geometry_column_index()).collect();
+    let keep: Vec<usize> = (0..batch.num_columns())
+        .filter(|&i| i != frame.geometry_column_index())
+        .collect();
     batch.project(&keep).unwrap()
 }
 
@@ -79,7 +86,14 @@ fn shapefiles_survive_shapefile_round_trip() {
         let original = common::read(name, rows);
         let out = dir.path().join(name.replace('/', "_"));
         write_shapefile(&original, &out).unwrap();
-        let back = read_shapefile(&out, &ShapefileOptions { rows_per_partition: rows, ..Default::default() }).unwrap();
+        let back = read_shapefile(
+            &out,
+            &ShapefileOptions {
+                rows_per_partition: rows,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_same(&original, &back, false);
     }
 }
@@ -96,8 +110,18 @@ fn shapefiles_survive_geoparquet_and_geojson_round_trips() {
         let original = common::read(name, 1000);
         let parquet = dir.path().join("x.parquet");
         write_geoparquet(&original, &parquet).unwrap();
-        let back = read_geoparquet(&parquet, &GeoParquetOptions { rows_per_partition: 1000 }).unwrap();
-        assert_eq!(original.to_record_batch().unwrap(), back.to_record_batch().unwrap(), "{name}: parquet");
+        let back = read_geoparquet(
+            &parquet,
+            &GeoParquetOptions {
+                rows_per_partition: 1000,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            original.to_record_batch().unwrap(),
+            back.to_record_batch().unwrap(),
+            "{name}: parquet"
+        );
         assert_same(&original, &back, true);
 
         let json = dir.path().join("x.geojson");
@@ -113,16 +137,29 @@ fn a_million_generated_points_round_trip() {
     let points = geoframe::datagen::uniform_points(1_000_000, 42, 250_000).unwrap();
     let shp = dir.path().join("points.shp");
     write_shapefile(&points, &shp).unwrap();
-    let back = read_shapefile(&shp, &ShapefileOptions { rows_per_partition: 300_000, ..Default::default() }).unwrap();
+    let back = read_shapefile(
+        &shp,
+        &ShapefileOptions {
+            rows_per_partition: 300_000,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(back.npartitions(), 4);
-    assert_eq!(points.to_record_batch().unwrap(), back.to_record_batch().unwrap());
+    assert_eq!(
+        points.to_record_batch().unwrap(),
+        back.to_record_batch().unwrap()
+    );
     assert_eq!(points.total_bounds(), back.total_bounds());
 
     let parquet = dir.path().join("points.parquet");
     write_geoparquet(&back, &parquet).unwrap();
     let again = read_geoparquet(&parquet, &GeoParquetOptions::default()).unwrap();
     assert_eq!(again.npartitions(), 10);
-    assert_eq!(points.to_record_batch().unwrap(), again.to_record_batch().unwrap());
+    assert_eq!(
+        points.to_record_batch().unwrap(),
+        again.to_record_batch().unwrap()
+    );
 }
 
 #[test]
@@ -131,12 +168,26 @@ fn generator_matches_the_documented_splitmix64_stream() {
     let (x, y, v) = geoframe::datagen::point(42, 0);
     let expected: (f64, f64, f64) = common::oracle("gen_points_first3.csv")
         .first()
-        .map(|r| (r[1].parse().unwrap(), r[2].parse().unwrap(), r[3].parse().unwrap()))
+        .map(|r| {
+            (
+                r[1].parse().unwrap(),
+                r[2].parse().unwrap(),
+                r[3].parse().unwrap(),
+            )
+        })
         .unwrap();
     assert_eq!((x, y, v), expected);
     for row in common::oracle("gen_points_first3.csv") {
         let i: u64 = row[0].parse().unwrap();
         let p = geoframe::datagen::point(42, i);
-        assert_eq!(p, (row[1].parse().unwrap(), row[2].parse().unwrap(), row[3].parse().unwrap()), "point {i}");
+        assert_eq!(
+            p,
+            (
+                row[1].parse().unwrap(),
+                row[2].parse().unwrap(),
+                row[3].parse().unwrap()
+            ),
+            "point {i}"
+        );
     }
 }

@@ -95,7 +95,7 @@ impl Object {
         }
     }
 
-    /// The EPSG code: the object's own id, or PROJ's identification at >= 70% confidence
+    /// The EPSG code: the object's own id, or PROJ's identification at >= 90% confidence
     /// (an ESRI `.prj` carries no id, so "GCS_WGS_1984" needs identification).
     pub(super) fn epsg_code(&self) -> Option<u32> {
         // SAFETY: valid object; list and confidence array are destroyed before returning.
@@ -118,7 +118,7 @@ impl Object {
                 return None;
             }
             let mut found = None;
-            if sys::proj_list_get_count(list) > 0 && !confidence.is_null() && *confidence >= 70 {
+            if sys::proj_list_get_count(list) > 0 && !confidence.is_null() && *confidence >= 90 {
                 let best = sys::proj_list_get(self.ctx, list, 0);
                 if !best.is_null() {
                     found = owned(sys::proj_get_id_code(best, 0)).and_then(|c| c.parse().ok());

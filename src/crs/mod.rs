@@ -57,9 +57,14 @@ impl Crs {
         ffi::Object::new(&self.definition).ok()?.epsg_code()
     }
 
-    /// The CRS as PROJJSON (the encoding GeoParquet asks for).
+    /// The CRS as PROJJSON (the encoding GeoParquet asks for). A CRS that PROJ identifies
+    /// as an EPSG code is written as that code's definition, so that readers see its id
+    /// (an ESRI `.prj` carries none).
     pub fn to_projjson(&self) -> Result<String> {
-        ffi::Object::new(&self.definition)?.to_projjson()
+        match self.to_epsg() {
+            Some(code) => ffi::Object::new(&format!("EPSG:{code}"))?.to_projjson(),
+            None => ffi::Object::new(&self.definition)?.to_projjson(),
+        }
     }
 
     /// The CRS as ESRI WKT, the dialect of `.prj` files.

@@ -151,15 +151,12 @@ pub fn array_bounds(array: &BinaryArray) -> Result<Option<Rect>> {
 
 /// Checks that `field` can be a geometry column and returns it as a WKB array.
 pub(crate) fn as_wkb_array<'a>(array: &'a Arc<dyn Array>, name: &str) -> Result<&'a BinaryArray> {
-    array
-        .as_any()
-        .downcast_ref::<BinaryArray>()
-        .ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "geometry column {name:?} must be WKB in a Binary array, found {}",
-                array.data_type()
-            ))
-        })
+    array.as_any().downcast_ref::<BinaryArray>().ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "geometry column {name:?} must be WKB in a Binary array, found {}",
+            array.data_type()
+        ))
+    })
 }
 
 /// The geometry type name GeoPandas uses (`"Point"`, `"MultiPolygon"`, ...).

@@ -20,9 +20,13 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
+        // Temporary files are private (0600) by default; the finished file should have the
+        // permissions of any newly created file (0666 less the umask).
+        use std::os::unix::fs::PermissionsExt;
         let temp = tempfile::Builder::new()
             .prefix(".geoframe-")
             .suffix(".tmp")
+            .permissions(std::fs::Permissions::from_mode(0o666))
             .tempfile_in(dir)
             .map_err(|e| Error::io(target, e))?;
         Ok(AtomicFile {
@@ -53,7 +57,9 @@ impl AtomicFile {
             .writer
             .into_inner()
             .map_err(|e| Error::io(&target, e.into_error()))?;
-        temp.as_file().sync_all().map_err(|e| Error::io(&target, e))?;
+        temp.as_file()
+            .sync_all()
+            .map_err(|e| Error::io(&target, e))?;
         temp.persist(&target)
             .map_err(|e| Error::io(&target, e.error))?;
         Ok(())

@@ -148,12 +148,16 @@ pub fn read_geojson(path: impl AsRef<Path>, rows_per_partition: usize) -> Result
         geometry_name.push('_');
     }
     fields.push(geometry::geometry_field(&geometry_name));
-    columns.push(Arc::new(geometry::encode_array(geometries.iter().map(Option::as_ref))));
+    columns.push(Arc::new(geometry::encode_array(
+        geometries.iter().map(Option::as_ref),
+    )));
     let schema = Arc::new(Schema::new(fields));
     let batch = RecordBatch::try_new(schema.clone(), columns)?;
     let frame = GeoFrame::from_record_batches(schema, vec![batch], &geometry_name, Some(crs))
         .map_err(|e| match e {
-            Error::InvalidGeometry { record, message, .. } => Error::InvalidGeometry {
+            Error::InvalidGeometry {
+                record, message, ..
+            } => Error::InvalidGeometry {
                 path: Some(path.to_path_buf()),
                 record,
                 message,
@@ -174,7 +178,13 @@ fn json_value(array: &dyn Array, i: usize) -> Result<Value> {
     }
     Ok(match array.data_type() {
         DataType::Boolean => Value::Bool(array.as_boolean().value(i)),
-        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => {
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32 => {
             let a = arrow_cast::cast(&array.slice(i, 1), &DataType::Int64)?;
             Value::from(a.as_primitive::<Int64Type>().value(0))
         }
@@ -187,7 +197,9 @@ fn json_value(array: &dyn Array, i: usize) -> Result<Value> {
             let days = array.as_primitive::<Date32Type>().value(i);
             let date = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
                 .and_then(|e| e.checked_add_signed(chrono::Duration::days(i64::from(days))));
-            date.map_or(Value::Null, |d| Value::String(d.format("%Y-%m-%d").to_string()))
+            date.map_or(Value::Null, |d| {
+                Value::String(d.format("%Y-%m-%d").to_string())
+            })
         }
         DataType::Utf8 => Value::String(array.as_string::<i32>().value(i).to_string()),
         _ => {
@@ -222,7 +234,10 @@ pub fn write_geojson(frame: &GeoFrame, path: impl AsRef<Path>) -> Result<()> {
             let mut props = Map::new();
             for (c, field) in batch.schema().fields().iter().enumerate() {
                 if c != geometry_index {
-                    props.insert(field.name().clone(), json_value(batch.column(c).as_ref(), r)?);
+                    props.insert(
+                        field.name().clone(),
+                        json_value(batch.column(c).as_ref(), r)?,
+                    );
                 }
             }
             let geometry = match g {
@@ -230,7 +245,8 @@ pub fn write_geojson(frame: &GeoFrame, path: impl AsRef<Path>) -> Result<()> {
                     .map_err(|e| Error::InvalidArgument(format!("GeoJSON geometry: {e}")))?,
                 None => Value::Null,
             };
-            let feature = serde_json::json!({"type": "Feature", "properties": props, "geometry": geometry});
+            let feature =
+                serde_json::json!({"type": "Feature", "properties": props, "geometry": geometry});
             if !first {
                 out.write_all(b",\n")?;
             }

@@ -104,7 +104,10 @@ pub fn write_geoparquet(frame: &GeoFrame, path: impl AsRef<Path>) -> Result<()> 
     });
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_key_value_metadata(Some(vec![KeyValue::new("geo".to_string(), geo.to_string())]))
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            "geo".to_string(),
+            geo.to_string(),
+        )]))
         .build();
     let mut out = AtomicFile::create(path)?;
     {
@@ -125,7 +128,9 @@ pub fn write_geoparquet(frame: &GeoFrame, path: impl AsRef<Path>) -> Result<()> 
 pub fn read_geoparquet(path: impl AsRef<Path>, options: &GeoParquetOptions) -> Result<GeoFrame> {
     let path = path.as_ref();
     if options.rows_per_partition == 0 {
-        return Err(Error::InvalidArgument("rows_per_partition must be at least 1".into()));
+        return Err(Error::InvalidArgument(
+            "rows_per_partition must be at least 1".into(),
+        ));
     }
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_error(path))?;
@@ -170,12 +175,15 @@ pub fn read_geoparquet(path: impl AsRef<Path>, options: &GeoParquetOptions) -> R
         let batch = batch?;
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
         if columns[geometry_index].data_type() != &DataType::Binary {
-            columns[geometry_index] = arrow_cast::cast(&columns[geometry_index], &DataType::Binary)?;
+            columns[geometry_index] =
+                arrow_cast::cast(&columns[geometry_index], &DataType::Binary)?;
         }
         batches.push(RecordBatch::try_new(schema.clone(), columns)?);
     }
     GeoFrame::from_record_batches(schema, batches, &primary, crs).map_err(|e| match e {
-        Error::InvalidGeometry { record, message, .. } => Error::InvalidGeometry {
+        Error::InvalidGeometry {
+            record, message, ..
+        } => Error::InvalidGeometry {
             path: Some(path.to_path_buf()),
             record,
             message,

@@ -88,7 +88,9 @@ pub fn sjoin(left: &GeoFrame, right: &GeoFrame, predicate: Predicate) -> Result<
         }
         _ => {}
     }
-    let pairs = left.partition_index().intersecting_pairs(right.partition_index());
+    let pairs = left
+        .partition_index()
+        .intersecting_pairs(right.partition_index());
     let mut by_left: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (l, r) in pairs {
         by_left.entry(l).or_default().push(r);
@@ -138,10 +140,19 @@ pub fn sjoin(left: &GeoFrame, right: &GeoFrame, predicate: Predicate) -> Result<
 }
 
 /// Builds the output frame, one partition per left partition with matches.
-fn assemble(left: &GeoFrame, right: &GeoFrame, matches: Vec<(usize, Vec<(u64, u64)>)>) -> Result<GeoFrame> {
+fn assemble(
+    left: &GeoFrame,
+    right: &GeoFrame,
+    matches: Vec<(usize, Vec<(u64, u64)>)>,
+) -> Result<GeoFrame> {
     let right_all = right.to_record_batch()?;
     let right_geometry = right.geometry_column_index();
-    let left_names: Vec<&str> = left.schema().fields().iter().map(|f| f.name().as_str()).collect();
+    let left_names: Vec<&str> = left
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
     let right_attrs: Vec<usize> = (0..right.schema().fields().len())
         .filter(|&i| i != right_geometry)
         .collect();
@@ -152,14 +163,21 @@ fn assemble(left: &GeoFrame, right: &GeoFrame, matches: Vec<(usize, Vec<(u64, u6
     let mut fields: Vec<Field> = Vec::new();
     for (i, f) in left.schema().fields().iter().enumerate() {
         let clash = i != left.geometry_column_index() && right_names.contains(&f.name().as_str());
-        let name = if clash { format!("{}_left", f.name()) } else { f.name().clone() };
+        let name = if clash {
+            format!("{}_left", f.name())
+        } else {
+            f.name().clone()
+        };
         fields.push(f.as_ref().clone().with_name(name));
     }
     fields.push(Field::new("index_left", DataType::Int64, false));
     fields.push(Field::new("index_right", DataType::Int64, false));
     for &i in &right_attrs {
         let f = right.schema().field(i);
-        let name = if left_names.contains(&f.name().as_str()) || f.name() == "index_left" || f.name() == "index_right" {
+        let name = if left_names.contains(&f.name().as_str())
+            || f.name() == "index_left"
+            || f.name() == "index_right"
+        {
             format!("{}_right", f.name())
         } else {
             f.name().clone()
@@ -181,10 +199,18 @@ fn assemble(left: &GeoFrame, right: &GeoFrame, matches: Vec<(usize, Vec<(u64, u6
                 .iter()
                 .map(|c| arrow_select::take::take(c.as_ref(), &local, None))
                 .collect::<std::result::Result<_, _>>()?;
-            columns.push(Arc::new(Int64Array::from_iter_values(m.iter().map(|&(a, _)| a as i64))));
-            columns.push(Arc::new(Int64Array::from_iter_values(m.iter().map(|&(_, b)| b as i64))));
+            columns.push(Arc::new(Int64Array::from_iter_values(
+                m.iter().map(|&(a, _)| a as i64),
+            )));
+            columns.push(Arc::new(Int64Array::from_iter_values(
+                m.iter().map(|&(_, b)| b as i64),
+            )));
             for &i in &right_attrs {
-                columns.push(arrow_select::take::take(right_all.column(i).as_ref(), &remote, None)?);
+                columns.push(arrow_select::take::take(
+                    right_all.column(i).as_ref(),
+                    &remote,
+                    None,
+                )?);
             }
             let batch = RecordBatch::try_new(schema.clone(), columns)?;
             Partition::new(batch, left.geometry_column_index(), left_offsets[l])

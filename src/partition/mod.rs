@@ -102,7 +102,9 @@ pub(crate) fn checked_bounds(array: &BinaryArray, first_row: u64) -> Result<Opti
             }
             None => {
                 let g = geometry::from_wkb(bytes, row)?;
-                if g.coords_iter().any(|c| !(c.x.is_finite() && c.y.is_finite())) {
+                if g.coords_iter()
+                    .any(|c| !(c.x.is_finite() && c.y.is_finite()))
+                {
                     return Err(non_finite(row));
                 }
                 geometry::bounds(&g)

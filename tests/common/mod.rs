@@ -7,11 +7,15 @@ use geoframe::io::{read_shapefile, ShapefileOptions};
 use geoframe::GeoFrame;
 
 pub fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(rel)
 }
 
 pub fn oracle(name: &str) -> Vec<Vec<String>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oracle").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/oracle")
+        .join(name);
     std::fs::read_to_string(path)
         .expect("oracle file")
         .lines()

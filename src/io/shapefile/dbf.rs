@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder};
+use arrow_array::builder::{
+    BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
+};
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, Field};
 use encoding_rs::Encoding;
@@ -57,13 +59,18 @@ impl Header {
 pub(crate) fn parse_header(bytes: &[u8], file_len: u64, path: &Path) -> Result<Header> {
     let bad = |m: String| Error::format(path, None, m);
     if bytes.len() < 32 {
-        return Err(bad(format!("file is {} bytes, shorter than a dBase header", bytes.len())));
+        return Err(bad(format!(
+            "file is {} bytes, shorter than a dBase header",
+            bytes.len()
+        )));
     }
     let records = u64::from(u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]));
     let header_len = u64::from(u16::from_le_bytes([bytes[8], bytes[9]]));
     let record_len = usize::from(u16::from_le_bytes([bytes[10], bytes[11]]));
     if header_len < 33 || header_len as usize > bytes.len() {
-        return Err(bad(format!("header length {header_len} does not fit the file")));
+        return Err(bad(format!(
+            "header length {header_len} does not fit the file"
+        )));
     }
     let mut fields = Vec::new();
     let mut offset = 1; // deletion flag
@@ -134,13 +141,22 @@ pub(crate) fn encoding_for(label: Option<&str>) -> Option<&'static Encoding> {
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|&b| b != b' ' && b != 0).unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|&b| b != b' ' && b != 0).map_or(start, |e| e + 1);
+    let start = bytes
+        .iter()
+        .position(|&b| b != b' ' && b != 0)
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| b != b' ' && b != 0)
+        .map_or(start, |e| e + 1);
     &bytes[start..end.max(start)]
 }
 
 fn trim_end(bytes: &[u8]) -> &[u8] {
-    let end = bytes.iter().rposition(|&b| b != b' ' && b != 0).map_or(0, |e| e + 1);
+    let end = bytes
+        .iter()
+        .rposition(|&b| b != b' ' && b != 0)
+        .map_or(0, |e| e + 1);
     &bytes[..end]
 }
 
@@ -191,7 +207,9 @@ pub(crate) fn decode_columns(
                         if is_blank_number(raw) {
                             b.append_null();
                         } else {
-                            b.append_value(parse_float(raw).ok_or_else(|| numeric_error(r, f, raw))?);
+                            b.append_value(
+                                parse_float(raw).ok_or_else(|| numeric_error(r, f, raw))?,
+                            );
                         }
                     }
                     Arc::new(b.finish())
@@ -213,12 +231,18 @@ pub(crate) fn decode_columns(
                         let raw = trim(cell(r, f));
                         match parse_date(raw) {
                             Some(d) => b.append_value(d),
-                            None if raw.is_empty() || raw.iter().all(|&c| c == b'0') => b.append_null(),
+                            None if raw.is_empty() || raw.iter().all(|&c| c == b'0') => {
+                                b.append_null()
+                            }
                             None => {
                                 return Err(Error::format(
                                     path,
                                     Some(first_record + r as u64),
-                                    format!("field {:?}: {:?} is not a YYYYMMDD date", f.name, String::from_utf8_lossy(raw)),
+                                    format!(
+                                        "field {:?}: {:?} is not a YYYYMMDD date",
+                                        f.name,
+                                        String::from_utf8_lossy(raw)
+                                    ),
                                 ))
                             }
                         }
@@ -242,7 +266,10 @@ pub(crate) fn decode_columns(
         .collect()
 }
 
-fn decode_text<'a>(raw: &'a [u8], encoding: Option<&'static Encoding>) -> std::borrow::Cow<'a, str> {
+fn decode_text<'a>(
+    raw: &'a [u8],
+    encoding: Option<&'static Encoding>,
+) -> std::borrow::Cow<'a, str> {
     match encoding {
         Some(enc) => enc.decode_without_bom_handling(raw).0,
         None => match std::str::from_utf8(raw) {
@@ -267,7 +294,9 @@ fn parse_int(raw: &[u8]) -> Option<i64> {
 
 fn parse_float(raw: &[u8]) -> Option<f64> {
     let s = std::str::from_utf8(raw).ok()?;
-    s.parse::<f64>().ok().or_else(|| s.replace(',', ".").parse().ok())
+    s.parse::<f64>()
+        .ok()
+        .or_else(|| s.replace(',', ".").parse().ok())
 }
 
 /// Days since 1970-01-01 for a `YYYYMMDD` date.
@@ -276,7 +305,8 @@ fn parse_date(raw: &[u8]) -> Option<i32> {
         return None;
     }
     let n = |s: &[u8]| s.iter().fold(0i32, |a, &d| a * 10 + i32::from(d - b'0'));
-    let date = chrono::NaiveDate::from_ymd_opt(n(&raw[..4]), n(&raw[4..6]) as u32, n(&raw[6..]) as u32)?;
+    let date =
+        chrono::NaiveDate::from_ymd_opt(n(&raw[..4]), n(&raw[4..6]) as u32, n(&raw[6..]) as u32)?;
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
     i32::try_from((date - epoch).num_days()).ok()
 }
@@ -295,19 +325,53 @@ pub(crate) struct OutField {
 pub(crate) fn format_column(name: &str, array: &dyn Array, path: &Path) -> Result<OutField> {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Date32Type, Float64Type, Int64Type};
-    let too_long = |row: usize, len: usize| Error::Unwritable {
+    let too_long = |row: usize, len: usize| {
+        Error::Unwritable {
         path: path.to_path_buf(),
         message: format!("column {name:?}, row {row}: {len}-byte value does not fit a .dbf field (254 bytes at most)"),
+    }
     };
     let (kind, decimals, cells): (u8, u8, Vec<Vec<u8>>) = match array.data_type() {
         DataType::Boolean => {
             let a = array.as_boolean();
-            (b'L', 0, (0..a.len()).map(|i| vec![if a.is_null(i) { b'?' } else if a.value(i) { b'T' } else { b'F' }]).collect())
+            (
+                b'L',
+                0,
+                (0..a.len())
+                    .map(|i| {
+                        vec![if a.is_null(i) {
+                            b'?'
+                        } else if a.value(i) {
+                            b'T'
+                        } else {
+                            b'F'
+                        }]
+                    })
+                    .collect(),
+            )
         }
-        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => {
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32 => {
             let cast = arrow_cast::cast(array, &DataType::Int64)?;
             let a = cast.as_primitive::<Int64Type>();
-            (b'N', 0, (0..a.len()).map(|i| if a.is_null(i) { Vec::new() } else { a.value(i).to_string().into_bytes() }).collect())
+            (
+                b'N',
+                0,
+                (0..a.len())
+                    .map(|i| {
+                        if a.is_null(i) {
+                            Vec::new()
+                        } else {
+                            a.value(i).to_string().into_bytes()
+                        }
+                    })
+                    .collect(),
+            )
         }
         DataType::Float16 | DataType::Float32 | DataType::Float64 | DataType::UInt64 => {
             let cast = arrow_cast::cast(array, &DataType::Float64)?;
@@ -320,7 +384,11 @@ pub(crate) fn format_column(name: &str, array: &dyn Array, path: &Path) -> Resul
                     let v = a.value(i);
                     // Shortest text that reads back to the same f64; exponent form when long.
                     let plain = v.to_string();
-                    if plain.len() <= 24 { plain.into_bytes() } else { format!("{v:e}").into_bytes() }
+                    if plain.len() <= 24 {
+                        plain.into_bytes()
+                    } else {
+                        format!("{v:e}").into_bytes()
+                    }
                 })
                 .collect();
             (b'N', 15, cells)
@@ -348,7 +416,11 @@ pub(crate) fn format_column(name: &str, array: &dyn Array, path: &Path) -> Resul
             let a = cast.as_string::<i32>();
             let mut cells = Vec::with_capacity(a.len());
             for i in 0..a.len() {
-                let v = if a.is_null(i) { Vec::new() } else { a.value(i).as_bytes().to_vec() };
+                let v = if a.is_null(i) {
+                    Vec::new()
+                } else {
+                    a.value(i).as_bytes().to_vec()
+                };
                 if v.len() > 254 {
                     return Err(too_long(i, v.len()));
                 }

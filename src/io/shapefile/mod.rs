@@ -123,7 +123,9 @@ struct Source {
 pub fn read_shapefile(path: impl AsRef<Path>, options: &ShapefileOptions) -> Result<GeoFrame> {
     let shp_path = path.as_ref().to_path_buf();
     if options.rows_per_partition == 0 {
-        return Err(Error::InvalidArgument("rows_per_partition must be at least 1".into()));
+        return Err(Error::InvalidArgument(
+            "rows_per_partition must be at least 1".into(),
+        ));
     }
     let source = Source::open(shp_path, options)?;
     let rows = source.table.records;
@@ -248,7 +250,12 @@ impl Source {
     /// `.shp` read for the partition's byte span (records are contiguous in practice; an
     /// index that jumps around falls back to a read per record), one `.dbf` read.
     fn read_partition(&self, first: u64, count: usize) -> Result<Partition> {
-        let index = read_at(&self.shx, &self.shx_path, shp::HEADER_LEN + first * 8, count * 8)?;
+        let index = read_at(
+            &self.shx,
+            &self.shx_path,
+            shp::HEADER_LEN + first * 8,
+            count * 8,
+        )?;
         let mut spans = Vec::with_capacity(count);
         for i in 0..count {
             let e = &index[i * 8..i * 8 + 8];
@@ -269,9 +276,15 @@ impl Source {
         }
         let contiguous = spans.windows(2).all(|w| w[0].0 + 8 + w[0].1 == w[1].0);
         let (base, buffer) = match (spans.first(), spans.last()) {
-            (Some(&(start, _)), Some(&(last, last_len))) if contiguous => {
-                (start, read_at(&self.shp, &self.shp_path, start, (last + 8 + last_len - start) as usize)?)
-            }
+            (Some(&(start, _)), Some(&(last, last_len))) if contiguous => (
+                start,
+                read_at(
+                    &self.shp,
+                    &self.shp_path,
+                    start,
+                    (last + 8 + last_len - start) as usize,
+                )?,
+            ),
             _ => (0, Vec::new()),
         };
 
@@ -280,7 +293,12 @@ impl Source {
         offsets.push(0);
         let mut valid = Vec::with_capacity(count);
         let mut bounds: Option<Rect> = None;
-        let (mut minx, mut miny, mut maxx, mut maxy) = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+        let (mut minx, mut miny, mut maxx, mut maxy) = (
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        );
         let mut single;
         for (i, &(offset, len)) in spans.iter().enumerate() {
             let record = first + i as u64;
@@ -291,7 +309,8 @@ impl Source {
                 single = read_at(&self.shp, &self.shp_path, offset, 8 + len as usize)?;
                 &single
             };
-            let stated = u64::from(u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]])) * 2;
+            let stated =
+                u64::from(u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]])) * 2;
             if stated != len {
                 return Err(Error::format(
                     &self.shp_path,
@@ -343,10 +362,20 @@ impl Source {
             self.table.header_len + first * rec as u64,
             count * rec,
         )?;
-        let mut columns: Vec<ArrayRef> =
-            dbf::decode_columns(&self.table, &rows, count, first, self.encoding, &self.dbf_path)?;
+        let mut columns: Vec<ArrayRef> = dbf::decode_columns(
+            &self.table,
+            &rows,
+            count,
+            first,
+            self.encoding,
+            &self.dbf_path,
+        )?;
         columns.push(Arc::new(geometry));
         let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
-        Ok(Partition::with_bounds(batch, self.schema.fields().len() - 1, bounds))
+        Ok(Partition::with_bounds(
+            batch,
+            self.schema.fields().len() - 1,
+            bounds,
+        ))
     }
 }

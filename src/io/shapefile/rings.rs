@@ -35,7 +35,11 @@ pub(crate) fn assemble(mut rings: Vec<LineString>) -> Option<Geometry> {
     }
     match rings.len() {
         0 => return None,
-        1 => return rings.pop().map(|r| Geometry::Polygon(Polygon::new(r, vec![]))),
+        1 => {
+            return rings
+                .pop()
+                .map(|r| Geometry::Polygon(Polygon::new(r, vec![])))
+        }
         _ => {}
     }
     if raw_points.iter().any(|&n| n < 4) {
@@ -46,9 +50,13 @@ pub(crate) fn assemble(mut rings: Vec<LineString>) -> Option<Geometry> {
     let clockwise: Vec<bool> = signed.iter().map(|&a| a < 0.0).collect();
     let boxes: Vec<Rect> = rings
         .iter()
-        .map(|r| r.bounding_rect().unwrap_or(Rect::new((0.0, 0.0), (0.0, 0.0))))
+        .map(|r| {
+            r.bounding_rect()
+                .unwrap_or(Rect::new((0.0, 0.0), (0.0, 0.0)))
+        })
         .collect();
-    let method = if clockwise[1..].iter().any(|&cw| cw) || later_rings_inside_first(&rings, &boxes) {
+    let method = if clockwise[1..].iter().any(|&cw| cw) || later_rings_inside_first(&rings, &boxes)
+    {
         Method::TrustWinding
     } else {
         Method::IgnoreWinding
@@ -87,7 +95,8 @@ pub(crate) fn assemble(mut rings: Vec<LineString>) -> Option<Geometry> {
             }
             // In trusted winding, the largest clockwise ring is the last resort: a
             // counter-clockwise ring must be in it.
-            let inside = (method == Method::TrustWinding && rank_j == 0) || ring_inside(&rings[i], &rings[j]);
+            let inside = (method == Method::TrustWinding && rank_j == 0)
+                || ring_inside(&rings[i], &rings[j]);
             if inside {
                 holder = Some(j);
                 break;
@@ -145,7 +154,10 @@ fn contains_box(outer: Rect, inner: Rect) -> bool {
 }
 
 fn boxes_meet(a: Rect, b: Rect) -> bool {
-    a.min().x <= b.max().x && b.min().x <= a.max().x && a.min().y <= b.max().y && b.min().y <= a.max().y
+    a.min().x <= b.max().x
+        && b.min().x <= a.max().x
+        && a.min().y <= b.max().y
+        && b.min().y <= a.max().y
 }
 
 /// Whether the file follows the "holes after one outer ring" layout even though no later
@@ -158,7 +170,9 @@ fn later_rings_inside_first(rings: &[LineString], boxes: &[Rect]) -> bool {
         }
         let pts = &rings[i].0[..rings[i].0.len().saturating_sub(1)];
         let pick = |better: &dyn Fn(&Coord, &Coord) -> bool| {
-            pts.iter().copied().reduce(|best, p| if better(&p, &best) { p } else { best })
+            pts.iter()
+                .copied()
+                .reduce(|best, p| if better(&p, &best) { p } else { best })
         };
         let extremes = [
             pick(&|p, b| p.x < b.x || (p.x == b.x && p.y < b.y)),

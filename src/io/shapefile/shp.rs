@@ -216,9 +216,7 @@ pub(crate) fn parse_record(
         return Ok(Shape::Null);
     }
     if shape_type != file_type {
-        return Err(body.err(format!(
-            "shape type {shape_type:?} in a {file_type:?} file"
-        )));
+        return Err(body.err(format!("shape type {shape_type:?} in a {file_type:?} file")));
     }
     match shape_type {
         ShapeType::Null => Ok(Shape::Null),

@@ -68,9 +68,11 @@ pub fn write_shapefile(frame: &GeoFrame, path: impl AsRef<Path>) -> Result<()> {
         shp::write_header(&mut header, shape_type, len, bbox);
         let target = out.target().to_path_buf();
         let w = out.writer();
-        w.seek(SeekFrom::Start(0)).map_err(|e| Error::io(&target, e))?;
+        w.seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io(&target, e))?;
         w.write_all(&header).map_err(|e| Error::io(&target, e))?;
-        w.seek(SeekFrom::End(0)).map_err(|e| Error::io(&target, e))?;
+        w.seek(SeekFrom::End(0))
+            .map_err(|e| Error::io(&target, e))?;
     }
 
     let dbf_path = path.with_extension("dbf");
@@ -107,7 +109,11 @@ fn write_dbf(frame: &GeoFrame, path: &Path) -> Result<AtomicFile> {
     let columns: Vec<usize> = (0..frame.schema().fields().len())
         .filter(|&i| i != geometry)
         .collect();
-    let names = dbf_names(columns.iter().map(|&i| frame.schema().field(i).name().as_str()));
+    let names = dbf_names(
+        columns
+            .iter()
+            .map(|&i| frame.schema().field(i).name().as_str()),
+    );
     // Pass 1: the width of each field over all partitions. Pass 2 formats again and
     // writes, so no more than one partition's text is held at a time.
     let format_partition = |batch: &arrow_array::RecordBatch| -> Result<Vec<dbf::OutField>> {
@@ -121,7 +127,12 @@ fn write_dbf(frame: &GeoFrame, path: &Path) -> Result<AtomicFile> {
     let widths: Vec<Vec<(usize, u8)>> = frame
         .partitions()
         .par_iter()
-        .map(|p| Ok(format_partition(p.batch())?.iter().map(|f| (f.len, f.kind)).collect()))
+        .map(|p| {
+            Ok(format_partition(p.batch())?
+                .iter()
+                .map(|f| (f.len, f.kind))
+                .collect())
+        })
         .collect::<Result<_>>()?;
     if let Some(p) = frame.partitions().first() {
         layout = format_partition(&p.batch().slice(0, 0))?;
@@ -190,12 +201,22 @@ fn shape_type_of(frame: &GeoFrame, path: &Path) -> Result<ShapeType> {
                     None => continue,
                     Some(Geometry::Point(_)) => ShapeType::Point,
                     Some(Geometry::MultiPoint(_)) => ShapeType::MultiPoint,
-                    Some(Geometry::LineString(_) | Geometry::MultiLineString(_) | Geometry::Line(_)) => ShapeType::PolyLine,
-                    Some(Geometry::Polygon(_) | Geometry::MultiPolygon(_) | Geometry::Rect(_) | Geometry::Triangle(_)) => ShapeType::Polygon,
+                    Some(
+                        Geometry::LineString(_) | Geometry::MultiLineString(_) | Geometry::Line(_),
+                    ) => ShapeType::PolyLine,
+                    Some(
+                        Geometry::Polygon(_)
+                        | Geometry::MultiPolygon(_)
+                        | Geometry::Rect(_)
+                        | Geometry::Triangle(_),
+                    ) => ShapeType::Polygon,
                     Some(Geometry::GeometryCollection(_)) => {
                         return Err(Error::Unwritable {
                             path: path.to_path_buf(),
-                            message: format!("row {}: a shapefile cannot hold a GeometryCollection", first + i as u64),
+                            message: format!(
+                                "row {}: a shapefile cannot hold a GeometryCollection",
+                                first + i as u64
+                            ),
                         })
                     }
                 };
@@ -215,7 +236,9 @@ fn merge_kind(acc: ShapeType, this: ShapeType, row: u64, path: &Path) -> Result<
         (a, b) if a == b => Ok(a),
         (a, b) => Err(Error::Unwritable {
             path: path.to_path_buf(),
-            message: format!("a shapefile holds one geometry type; found {a:?} and {b:?} (near row {row})"),
+            message: format!(
+                "a shapefile holds one geometry type; found {a:?} and {b:?} (near row {row})"
+            ),
         }),
     }
 }
@@ -279,10 +302,15 @@ fn encode_shape(g: Option<&Geometry>, file_type: ShapeType, out: &mut Vec<u8>) {
         Geometry::Line(l) => put_parts(out, g, &[&LineString(vec![l.start, l.end])]),
         Geometry::LineString(ls) => put_parts(out, g, &[ls]),
         Geometry::MultiLineString(mls) => put_parts(out, g, &mls.0.iter().collect::<Vec<_>>()),
-        Geometry::Polygon(_) | Geometry::MultiPolygon(_) | Geometry::Rect(_) | Geometry::Triangle(_) => {
+        Geometry::Polygon(_)
+        | Geometry::MultiPolygon(_)
+        | Geometry::Rect(_)
+        | Geometry::Triangle(_) => {
             let polygons: Vec<Polygon> = match g {
                 Geometry::Polygon(p) => vec![p.orient(Direction::Reversed)],
-                Geometry::MultiPolygon(mp) => mp.0.iter().map(|p| p.orient(Direction::Reversed)).collect(),
+                Geometry::MultiPolygon(mp) => {
+                    mp.0.iter().map(|p| p.orient(Direction::Reversed)).collect()
+                }
                 Geometry::Rect(r) => vec![r.to_polygon().orient(Direction::Reversed)],
                 Geometry::Triangle(t) => vec![t.to_polygon().orient(Direction::Reversed)],
                 _ => Vec::new(),

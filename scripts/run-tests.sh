@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, files written by geoframe read back by GeoPandas,
+# then every Rust test and doc example.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GEOFRAME_NEED_PYTHON=1
+source scripts/setup.sh
+
+cargo fmt --check
+cargo clippy --release --all-targets -- -D warnings
+
+# Interoperability: GeoPandas (pyogrio, pyarrow) opens what geoframe writes.
+venv=target/interop-venv
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check geopandas pyogrio pyarrow pyproj
+fi
+samples=target/interop-samples
+rm -rf "$samples"
+cargo run --release --quiet --example write_samples -- "$samples"
+"$venv/bin/python" tests/interop/check_geopandas.py "$samples"
+
+cargo test --release

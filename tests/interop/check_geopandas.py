@@ -1,0 +1,79 @@
+"""Checks that GeoPandas opens every file geoframe wrote and reads the same data.
+
+usage: python check_geopandas.py SAMPLES_DIR   (written by `cargo run --example write_samples`)
+
+The oracle is GeoPandas itself reading the original files in data/ (GDAL via pyogrio), and
+the documented splitmix64 generator for the synthetic points: for each layer and format,
+row count, column names and values, CRS and geometries must match.
+"""
+import os, sys
+import numpy as np
+import geopandas as gpd
+import shapely
+import warnings
+
+warnings.filterwarnings("ignore", message=".*winding order.*")
+warnings.filterwarnings("ignore", message=".*geographic CRS.*")
+samples = sys.argv[1]
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data")
+passed = failed = 0
+
+
+def check(ok, what):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL:", what, flush=True)
+
+
+def splitmix64_points(n, seed=42):
+    idx = np.arange(1, 3 * n + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = np.uint64(seed) + idx * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    u = ((z >> np.uint64(11)).astype(np.float64) * 2.0**-53).reshape(n, 3)
+    return gpd.GeoDataFrame({"id": np.arange(n, dtype=np.int64), "value": u[:, 2]},
+                            geometry=shapely.points(-125.0 + 59.0 * u[:, 0], 24.0 + 26.0 * u[:, 1]), crs="EPSG:4326")
+
+
+originals = {
+    "us_counties": gpd.read_file(os.path.join(root, "us_counties", "us_counties.shp"), engine="pyogrio"),
+    "naturalearth_lowres": gpd.read_file(os.path.join(root, "naturalearth_lowres", "naturalearth_lowres.shp"), engine="pyogrio"),
+    "naturalearth_cities": gpd.read_file(os.path.join(root, "naturalearth_cities", "naturalearth_cities.shp"), engine="pyogrio"),
+    "nybb": gpd.read_file(os.path.join(root, "nybb", "nybb.shp"), engine="pyogrio"),
+    "points": splitmix64_points(10_000),
+}
+
+for name, expected in originals.items():
+    for ext in ["shp", "parquet", "geojson"]:
+        path = os.path.join(samples, f"{name}.{ext}")
+        what = f"{name}.{ext}"
+        try:
+            got = gpd.read_parquet(path) if ext == "parquet" else gpd.read_file(path, engine="pyogrio")
+        except Exception as e:
+            check(False, f"{what}: GeoPandas cannot open it: {e}")
+            continue
+        check(len(got) == len(expected), f"{what}: {len(got)} rows, expected {len(expected)}")
+        check(list(got.columns) == list(expected.columns), f"{what}: columns {list(got.columns)} vs {list(expected.columns)}")
+        check(got.crs is not None and got.crs.to_epsg() == expected.crs.to_epsg(), f"{what}: CRS {got.crs} vs {expected.crs}")
+        for col in expected.columns:
+            if col == "geometry" or col not in got.columns:
+                continue
+            a, b = got[col].to_numpy(), expected[col].to_numpy()
+            same = all((x == y) or (x is None and y is None) or (isinstance(x, float) and np.isnan(x) and np.isnan(y)) for x, y in zip(a, b))
+            check(same, f"{what}: column {col} differs")
+        # Geometries: same shape (ring orientation may differ: shapefiles re-orient rings).
+        norm_a = shapely.normalize(got.geometry.values)
+        norm_b = shapely.normalize(expected.geometry.values)
+        equal = shapely.equals_exact(norm_a, norm_b, tolerance=0)
+        valid = shapely.is_valid(expected.geometry.values)
+        check(bool(np.all(equal | ~valid)), f"{what}: {int(np.sum(~equal & valid))} valid geometries differ")
+        areas_equal = np.allclose(got.geometry.area.values, expected.geometry.area.values, rtol=1e-12, atol=0)
+        check(areas_equal, f"{what}: areas differ")
+
+print(f"interop with GeoPandas {gpd.__version__}: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)

@@ -1,0 +1,101 @@
+//! ROADMAP.md and the code stay in step: every `NotImplemented` the code can return names an
+//! entry of ROADMAP.md, and the one reachable today is reached by a test.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+fn roadmap_anchors() -> BTreeSet<String> {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ROADMAP.md")).unwrap();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("### "))
+        .map(|a| a.trim().to_string())
+        .collect()
+}
+
+fn anchors_in_code(dir: &Path, found: &mut BTreeSet<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            anchors_in_code(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for part in text.split("roadmap: \"").skip(1) {
+                found.insert(part.split('"').next().unwrap().to_string());
+            }
+        }
+    }
+}
+
+#[test]
+fn every_not_implemented_names_a_roadmap_entry() {
+    let anchors = roadmap_anchors();
+    assert!(anchors.len() >= 10, "{anchors:?}");
+    for a in &anchors {
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "anchor {a:?} is not a stable slug"
+        );
+    }
+    let mut used = BTreeSet::new();
+    anchors_in_code(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut used,
+    );
+    assert!(!used.is_empty());
+    let missing: Vec<_> = used.difference(&anchors).collect();
+    assert!(
+        missing.is_empty(),
+        "NotImplemented without a ROADMAP.md entry: {missing:?}"
+    );
+}
+
+#[test]
+fn native_geoparquet_encoding_reports_its_roadmap_entry() {
+    use arrow_array::{Float64Array, RecordBatch, StructArray};
+    use arrow_schema::{DataType, Field, Fields, Schema};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::metadata::KeyValue;
+    use parquet::file::properties::WriterProperties;
+
+    // A GeoParquet file with a native `point` column, as GeoPandas writes with
+    // geometry_encoding="geoarrow".
+    let fields = Fields::from(vec![
+        Field::new("x", DataType::Float64, false),
+        Field::new("y", DataType::Float64, false),
+    ]);
+    let points = StructArray::new(
+        fields.clone(),
+        vec![
+            Arc::new(Float64Array::from(vec![1.0, 2.0])),
+            Arc::new(Float64Array::from(vec![3.0, 4.0])),
+        ],
+        None,
+    );
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "geometry",
+        DataType::Struct(fields),
+        true,
+    )]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(points)]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("native.parquet");
+    let geo = r#"{"version":"1.1.0","primary_column":"geometry","columns":{"geometry":{"encoding":"point","geometry_types":["Point"]}}}"#;
+    let props = WriterProperties::builder()
+        .set_key_value_metadata(Some(vec![KeyValue::new("geo".into(), geo.to_string())]))
+        .build();
+    let mut w =
+        ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+
+    let err = geoframe::io::read_geoparquet(&path, &Default::default()).unwrap_err();
+    match err {
+        geoframe::Error::NotImplemented { roadmap, .. } => {
+            assert!(roadmap_anchors().contains(roadmap))
+        }
+        other => panic!("expected NotImplemented, got {other}"),
+    }
+}
