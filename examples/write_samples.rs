@@ -1,11 +1,68 @@
-//! Writes the data sets in `data/` (and 10,000 generated points) in every format geoframe
-//! writes, for `tests/interop/check_geopandas.py` to open with GeoPandas.
+//! Writes the data sets in `data/`, 10,000 generated points and a layer with every
+//! attribute type in every format geoframe writes, for `tests/interop/check_geopandas.py` to
+//! open with GeoPandas.
 //!
 //!     cargo run --release --example write_samples -- OUTDIR
 
+use std::sync::Arc;
+
+use geo::line_string;
+
+use arrow_array::{
+    ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use arrow_schema::{DataType, Field, Schema};
 use geoframe::io::{
     read_shapefile, write_geojson, write_geoparquet, write_shapefile, ShapefileOptions,
 };
+use geoframe::{geometry, Crs, GeoFrame};
+
+/// Every attribute type geoframe writes, with nulls, on a line layer with a null geometry.
+/// `tests/interop/check_geopandas.py` knows these values.
+fn types_layer() -> Result<GeoFrame, Box<dyn std::error::Error>> {
+    let lines: Vec<Option<geo::Geometry>> = vec![
+        Some(line_string![(x: 0.0, y: 0.0), (x: 1.0, y: 1.0)].into()),
+        None,
+        Some(
+            geo::MultiLineString(vec![
+                line_string![(x: 0.0, y: 0.0), (x: 1.0, y: 0.5)],
+                line_string![(x: 2.0, y: 2.0), (x: 3.0, y: 1.0)],
+            ])
+            .into(),
+        ),
+    ];
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("flag", DataType::Boolean, true),
+        Field::new("day", DataType::Date32, true),
+        Field::new("count", DataType::Int64, true),
+        Field::new("ratio", DataType::Float64, true),
+        Field::new("label", DataType::Utf8, true),
+        geometry::geometry_field("geometry"),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])),
+        Arc::new(Date32Array::from(vec![Some(19782), Some(0), None])), // 2024-02-29, 1970-01-01
+        Arc::new(Int64Array::from(vec![
+            Some(1),
+            Some(-9_007_199_254_740_993),
+            None,
+        ])),
+        Arc::new(Float64Array::from(vec![Some(0.1), Some(-1.5e300), None])),
+        Arc::new(StringArray::from(vec![
+            Some("Zürich"),
+            None,
+            Some("São Paulo"),
+        ])),
+        Arc::new(geometry::encode_array(lines.iter().map(Option::as_ref))),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    Ok(GeoFrame::from_record_batches(
+        schema,
+        vec![batch],
+        "geometry",
+        Some(Crs::epsg(4326)),
+    )?)
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::path::PathBuf::from(
@@ -19,23 +76,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let mut layers = Vec::new();
-    for name in [
-        "us_counties",
-        "naturalearth_lowres",
-        "naturalearth_cities",
-        "nybb",
-    ] {
-        let path = if name == "nybb" {
-            "data/nybb/nybb.shp".to_string()
-        } else {
-            format!("data/{name}/{name}.shp")
-        };
-        layers.push((name.to_string(), read_shapefile(&path, &options)?));
+    for name in ["us_counties", "naturalearth_lowres", "naturalearth_cities"] {
+        layers.push((
+            name.to_string(),
+            read_shapefile(format!("data/{name}/{name}.shp"), &options)?,
+        ));
     }
+    layers.push((
+        "nybb".to_string(),
+        read_shapefile("data/nybb/nybb.shp", &options)?,
+    ));
     layers.push((
         "points".to_string(),
         geoframe::datagen::uniform_points(10_000, 42, 3_000)?,
     ));
+    layers.push(("types".to_string(), types_layer()?));
     for (name, frame) in &layers {
         write_shapefile(frame, out.join(format!("{name}.shp")))?;
         write_geoparquet(frame, out.join(format!("{name}.parquet")))?;
