@@ -7,6 +7,24 @@ use arrow_array::types::Int64Type;
 use geo::{Contains, Intersects};
 use geoframe::join::{sjoin, Predicate};
 
+/// Every (i, j) with `test(a[i], b[j])`, by a nested loop over `geo` predicates.
+fn brute_force(
+    a: &geoframe::GeoFrame,
+    b: &geoframe::GeoFrame,
+    test: impl Fn(&geo::Geometry, &geo::Geometry) -> bool,
+) -> Vec<(i64, i64)> {
+    let (ga, gb) = (a.geometries().unwrap(), b.geometries().unwrap());
+    let mut out = Vec::new();
+    for (i, x) in ga.iter().enumerate() {
+        for (j, y) in gb.iter().enumerate() {
+            if test(x.as_ref().unwrap(), y.as_ref().unwrap()) {
+                out.push((i as i64, j as i64));
+            }
+        }
+    }
+    out
+}
+
 fn pairs(frame: &geoframe::GeoFrame) -> Vec<(i64, i64)> {
     let l = frame.column("index_left").unwrap();
     let r = frame.column("index_right").unwrap();
@@ -64,42 +82,26 @@ fn points_in_counties_equal_a_brute_force_loop() {
     let counties = common::counties(200);
     let points = geoframe::datagen::uniform_points(3000, 7, 500).unwrap();
     let joined = sjoin(&points, &counties, Predicate::Intersects).unwrap();
-    let pg = points.geometries().unwrap();
-    let cg = counties.geometries().unwrap();
-    let mut expected = Vec::new();
-    for (i, p) in pg.iter().enumerate() {
-        for (j, c) in cg.iter().enumerate() {
-            if p.as_ref().unwrap().intersects(c.as_ref().unwrap()) {
-                expected.push((i as i64, j as i64));
-            }
-        }
-    }
+    let expected = brute_force(&points, &counties, |p, c| p.intersects(c));
     assert!(expected.len() > 1000);
     assert_eq!(pairs(&joined), expected);
-    // Polygons against polygons: counties that contain a state's whole... none; states
-    // intersecting counties: every county meets at least its own state.
+    // Polygons against polygons.
     let states = common::read("us_states/us_states.shp", 10);
     let sj = sjoin(&counties, &states, Predicate::Intersects).unwrap();
-    let sg = states.geometries().unwrap();
-    let mut expected = Vec::new();
-    for (i, c) in cg.iter().enumerate() {
-        for (j, s) in sg.iter().enumerate() {
-            if c.as_ref().unwrap().intersects(s.as_ref().unwrap()) {
-                expected.push((i as i64, j as i64));
-            }
-        }
-    }
-    assert_eq!(pairs(&sj), expected);
-    let within = sjoin(&states, &counties, Predicate::Contains).unwrap();
-    let mut expected = Vec::new();
-    for (i, s) in sg.iter().enumerate() {
-        for (j, c) in cg.iter().enumerate() {
-            if s.as_ref().unwrap().contains(c.as_ref().unwrap()) {
-                expected.push((i as i64, j as i64));
-            }
-        }
-    }
-    assert_eq!(pairs(&within), expected);
+    assert_eq!(
+        pairs(&sj),
+        brute_force(&counties, &states, |c, s| c.intersects(s))
+    );
+    let contains = sjoin(&states, &counties, Predicate::Contains).unwrap();
+    assert_eq!(
+        pairs(&contains),
+        brute_force(&states, &counties, |s, c| s.contains(c))
+    );
+    let within = sjoin(&counties, &states, Predicate::Within).unwrap();
+    assert_eq!(
+        pairs(&within),
+        brute_force(&counties, &states, geo::Within::is_within)
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::crs::Crs;
 use crate::error::{Error, Result};
 use crate::io::atomic::AtomicFile;
+use crate::io::{date_from_days, ValueKind};
 use crate::{geometry, GeoFrame, DEFAULT_GEOMETRY_COLUMN};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -176,33 +177,25 @@ fn json_value(array: &dyn Array, i: usize) -> Result<Value> {
     if array.is_null(i) {
         return Ok(Value::Null);
     }
-    Ok(match array.data_type() {
-        DataType::Boolean => Value::Bool(array.as_boolean().value(i)),
-        DataType::Int8
-        | DataType::Int16
-        | DataType::Int32
-        | DataType::Int64
-        | DataType::UInt8
-        | DataType::UInt16
-        | DataType::UInt32 => {
+    Ok(match ValueKind::of(array.data_type()) {
+        ValueKind::Bool => Value::Bool(array.as_boolean().value(i)),
+        ValueKind::Int => {
             let a = arrow_cast::cast(&array.slice(i, 1), &DataType::Int64)?;
             Value::from(a.as_primitive::<Int64Type>().value(0))
         }
-        DataType::Float16 | DataType::Float32 | DataType::Float64 | DataType::UInt64 => {
+        ValueKind::Float => {
             let a = arrow_cast::cast(&array.slice(i, 1), &DataType::Float64)?;
             serde_json::Number::from_f64(a.as_primitive::<Float64Type>().value(0))
                 .map_or(Value::Null, Value::Number)
         }
-        DataType::Date32 => {
-            let days = array.as_primitive::<Date32Type>().value(i);
-            let date = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
-                .and_then(|e| e.checked_add_signed(chrono::Duration::days(i64::from(days))));
-            date.map_or(Value::Null, |d| {
+        ValueKind::Date => date_from_days(array.as_primitive::<Date32Type>().value(i))
+            .map_or(Value::Null, |d| {
                 Value::String(d.format("%Y-%m-%d").to_string())
-            })
+            }),
+        ValueKind::Text if array.data_type() == &DataType::Utf8 => {
+            Value::String(array.as_string::<i32>().value(i).to_string())
         }
-        DataType::Utf8 => Value::String(array.as_string::<i32>().value(i).to_string()),
-        _ => {
+        ValueKind::Text => {
             let a = arrow_cast::cast(&array.slice(i, 1), &DataType::Utf8)?;
             Value::String(a.as_string::<i32>().value(0).to_string())
         }

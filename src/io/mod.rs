@@ -11,3 +11,35 @@ pub mod shapefile;
 pub use self::geojson::{read_geojson, write_geojson};
 pub use self::geoparquet::{read_geoparquet, write_geoparquet, GeoParquetOptions};
 pub use self::shapefile::{read_shapefile, write_shapefile, ShapefileOptions};
+
+/// How writers that know only a few value types (`.dbf`, GeoJSON) store an Arrow column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ValueKind {
+    Bool,
+    /// Integers that fit an `i64`.
+    Int,
+    /// Floats, and `UInt64`, which may not fit an `i64`.
+    Float,
+    Date,
+    /// Everything else, as text.
+    Text,
+}
+
+impl ValueKind {
+    pub(crate) fn of(data_type: &arrow_schema::DataType) -> ValueKind {
+        use arrow_schema::DataType::*;
+        match data_type {
+            Boolean => ValueKind::Bool,
+            Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 => ValueKind::Int,
+            Float16 | Float32 | Float64 | UInt64 => ValueKind::Float,
+            Date32 => ValueKind::Date,
+            _ => ValueKind::Text,
+        }
+    }
+}
+
+/// The date `days` after 1970-01-01 (an Arrow `Date32`), if it is a representable date.
+pub(crate) fn date_from_days(days: i32) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?
+        .checked_add_signed(chrono::Duration::days(i64::from(days)))
+}

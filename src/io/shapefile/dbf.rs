@@ -12,6 +12,7 @@ use arrow_schema::{DataType, Field};
 use encoding_rs::Encoding;
 
 use crate::error::{Error, Result};
+use crate::io::{date_from_days, ValueKind};
 
 /// One field descriptor.
 #[derive(Debug, Clone)]
@@ -308,7 +309,7 @@ fn parse_date(raw: &[u8]) -> Option<i32> {
     let date =
         chrono::NaiveDate::from_ymd_opt(n(&raw[..4]), n(&raw[4..6]) as u32, n(&raw[6..]) as u32)?;
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
-    i32::try_from((date - epoch).num_days()).ok()
+    i32::try_from(date.signed_duration_since(epoch).num_days()).ok()
 }
 
 /// How one Arrow column is written to a `.dbf` field.
@@ -331,8 +332,8 @@ pub(crate) fn format_column(name: &str, array: &dyn Array, path: &Path) -> Resul
         message: format!("column {name:?}, row {row}: {len}-byte value does not fit a .dbf field (254 bytes at most)"),
     }
     };
-    let (kind, decimals, cells): (u8, u8, Vec<Vec<u8>>) = match array.data_type() {
-        DataType::Boolean => {
+    let (kind, decimals, cells): (u8, u8, Vec<Vec<u8>>) = match ValueKind::of(array.data_type()) {
+        ValueKind::Bool => {
             let a = array.as_boolean();
             (
                 b'L',
@@ -350,13 +351,7 @@ pub(crate) fn format_column(name: &str, array: &dyn Array, path: &Path) -> Resul
                     .collect(),
             )
         }
-        DataType::Int8
-        | DataType::Int16
-        | DataType::Int32
-        | DataType::Int64
-        | DataType::UInt8
-        | DataType::UInt16
-        | DataType::UInt32 => {
+        ValueKind::Int => {
             let cast = arrow_cast::cast(array, &DataType::Int64)?;
             let a = cast.as_primitive::<Int64Type>();
             (
@@ -373,7 +368,7 @@ pub(crate) fn format_column(name: &str, array: &dyn Array, path: &Path) -> Resul
                     .collect(),
             )
         }
-        DataType::Float16 | DataType::Float32 | DataType::Float64 | DataType::UInt64 => {
+        ValueKind::Float => {
             let cast = arrow_cast::cast(array, &DataType::Float64)?;
             let a = cast.as_primitive::<Float64Type>();
             let cells = (0..a.len())
@@ -393,25 +388,27 @@ pub(crate) fn format_column(name: &str, array: &dyn Array, path: &Path) -> Resul
                 .collect();
             (b'N', 15, cells)
         }
-        DataType::Date32 => {
+        ValueKind::Date => {
             let a = array.as_primitive::<Date32Type>();
-            let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-            let cells = (0..a.len())
-                .map(|i| {
-                    if a.is_null(i) {
-                        Vec::new()
-                    } else {
-                        epoch
-                            .checked_add_signed(chrono::Duration::days(i64::from(a.value(i))))
-                            .filter(|d| (0..=9999).contains(&chrono::Datelike::year(d)))
-                            .map(|d| d.format("%Y%m%d").to_string().into_bytes())
-                            .unwrap_or_default()
-                    }
-                })
-                .collect();
+            let mut cells = Vec::with_capacity(a.len());
+            for i in 0..a.len() {
+                if a.is_null(i) {
+                    cells.push(Vec::new());
+                    continue;
+                }
+                let date = date_from_days(a.value(i))
+                    .filter(|d| (0..=9999).contains(&chrono::Datelike::year(d)))
+                    .ok_or_else(|| Error::Unwritable {
+                        path: path.to_path_buf(),
+                        message: format!(
+                            "column {name:?}, row {i}: a .dbf date needs a year in 0..=9999"
+                        ),
+                    })?;
+                cells.push(date.format("%Y%m%d").to_string().into_bytes());
+            }
             (b'D', 0, cells)
         }
-        _ => {
+        ValueKind::Text => {
             let cast = arrow_cast::cast(array, &DataType::Utf8)?;
             let a = cast.as_string::<i32>();
             let mut cells = Vec::with_capacity(a.len());
