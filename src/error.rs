@@ -92,6 +92,33 @@ pub enum Error {
         roadmap: &'static str,
     },
 
+    /// A task of a computation failed; the computation stopped.
+    #[error("task {id} ({task}{}) failed: {source}", partition.map(|p| format!(", partition {p}")).unwrap_or_default())]
+    TaskFailed {
+        /// The task's kind.
+        task: &'static str,
+        /// The task's id in its graph.
+        id: usize,
+        /// The partition it concerned.
+        partition: Option<usize>,
+        /// What went wrong.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// A task of a computation panicked; the panic was caught and the computation stopped.
+    #[error("task {id} ({task}{}) panicked: {message}", partition.map(|p| format!(", partition {p}")).unwrap_or_default())]
+    TaskPanicked {
+        /// The task's kind.
+        task: &'static str,
+        /// The task's id in its graph.
+        id: usize,
+        /// The partition it concerned.
+        partition: Option<usize>,
+        /// The panic message.
+        message: String,
+    },
+
     /// An error from the Arrow library.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
@@ -112,6 +139,16 @@ impl Error {
         Error::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// The error behind any [`Error::TaskFailed`] wrappers: what went wrong, without the
+    /// task that hit it. Eager functions such as `read_shapefile`, whose tasks are an
+    /// implementation detail, return this.
+    pub fn into_root(self) -> Error {
+        match self {
+            Error::TaskFailed { source, .. } => source.into_root(),
+            other => other,
         }
     }
 

@@ -1,10 +1,10 @@
 //! [`GeoFrame`]: a geospatial dataframe split into partitions.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
-use geo::{Geometry, Rect};
+use geo::{Geometry, Polygon, Rect};
 use rayon::prelude::*;
 
 use crate::crs::Crs;
@@ -40,6 +40,9 @@ pub struct GeoFrame {
     crs: Option<Crs>,
     partitions: Vec<Partition>,
     index: PartitionIndex,
+    /// Convex hull of each partition, computed on first use. Frames are immutable (every
+    /// operation builds a new one through `from_parts`), so the cache never goes stale.
+    hulls: Arc<OnceLock<Vec<Option<Polygon>>>>,
 }
 
 impl GeoFrame {
@@ -58,6 +61,7 @@ impl GeoFrame {
             crs,
             index: PartitionIndex::new(&bounds),
             partitions,
+            hulls: Arc::new(OnceLock::new()),
         }
     }
 
@@ -174,6 +178,41 @@ impl GeoFrame {
     /// The bounding box of each partition (`None` for partitions with no geometry).
     pub fn partition_bounds(&self) -> Vec<Option<Rect>> {
         self.partitions.iter().map(Partition::bounds).collect()
+    }
+
+    /// The convex hull of each partition's geometries (`None` for partitions without any),
+    /// a tighter extent than [`GeoFrame::partition_bounds`] for pruning; dask-geopandas'
+    /// `calculate_spatial_partitions`. Computed in parallel on first call, then cached.
+    ///
+    /// ```
+    /// use geo::{point, Area, Geometry};
+    /// let pts: Vec<Geometry> = vec![point!(x: 0.0, y: 0.0).into(), point!(x: 2.0, y: 0.0).into(), point!(x: 0.0, y: 2.0).into()];
+    /// let frame = geoframe::GeoFrame::from_geometries(pts, None)?;
+    /// let hull = frame.calculate_spatial_partitions()?[0].clone().unwrap();
+    /// assert_eq!(hull.unsigned_area(), 2.0); // the triangle, where the bounds have area 4
+    /// # Ok::<(), geoframe::Error>(())
+    /// ```
+    pub fn calculate_spatial_partitions(&self) -> Result<Vec<Option<Polygon>>> {
+        if let Some(h) = self.hulls.get() {
+            return Ok(h.clone());
+        }
+        let offsets = self.partition_offsets();
+        let hulls = self
+            .partitions
+            .par_iter()
+            .zip(offsets)
+            .map(|(p, first)| {
+                use geo::{ConvexHull, CoordsIter};
+                let coords: Vec<geo::Point> = p
+                    .geometries(first)?
+                    .iter()
+                    .flatten()
+                    .flat_map(|g| g.coords_iter().map(geo::Point::from).collect::<Vec<_>>())
+                    .collect();
+                Ok((!coords.is_empty()).then(|| geo::MultiPoint(coords).convex_hull()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self.hulls.get_or_init(|| hulls).clone())
     }
 
     /// The index of each partition's first row.

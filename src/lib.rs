@@ -28,6 +28,7 @@ pub mod geometry;
 pub mod io;
 pub mod join;
 pub mod partition;
+pub mod plan;
 
 pub use crs::Crs;
 pub use error::{Error, Result};

@@ -33,6 +33,13 @@ impl Crs {
         })
     }
 
+    /// A CRS from a definition already checked by PROJ (a serialized plan's, say).
+    pub(crate) fn from_definition(definition: &str) -> Crs {
+        Crs {
+            definition: definition.to_string(),
+        }
+    }
+
     /// The CRS with the given EPSG code (not checked until used).
     pub fn epsg(code: u32) -> Crs {
         Crs {

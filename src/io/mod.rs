@@ -9,8 +9,8 @@ pub mod geoparquet;
 pub mod shapefile;
 
 pub use self::geojson::{read_geojson, write_geojson};
-pub use self::geoparquet::{read_geoparquet, write_geoparquet, GeoParquetOptions};
-pub use self::shapefile::{read_shapefile, write_shapefile, ShapefileOptions};
+pub use self::geoparquet::{read_geoparquet, scan_geoparquet, write_geoparquet, GeoParquetOptions};
+pub use self::shapefile::{read_shapefile, scan_shapefile, write_shapefile, ShapefileOptions};
 
 /// How writers that know only a few value types (`.dbf`, GeoJSON) store an Arrow column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

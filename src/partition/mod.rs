@@ -2,8 +2,11 @@
 //! bounds of its geometries; and the R-tree over the bounds of all partitions of a frame.
 
 mod index;
+pub mod keys;
+pub(crate) mod shuffle;
 
 pub use index::PartitionIndex;
+pub use shuffle::ShuffleMethod;
 
 use arrow_array::{BinaryArray, RecordBatch};
 use geo::{CoordsIter, Geometry, Rect};
@@ -51,6 +54,11 @@ impl Partition {
     /// The partition's rows as an Arrow batch.
     pub fn batch(&self) -> &RecordBatch {
         &self.batch
+    }
+
+    /// Position of the geometry column in the batch.
+    pub fn geometry_column_index(&self) -> usize {
+        self.geometry_column
     }
 
     /// The bounding box of all geometries in the partition.

@@ -31,7 +31,6 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, BinaryArray, RecordBatch};
 use arrow_schema::Schema;
 use geo::Rect;
-use rayon::prelude::*;
 
 use crate::crs::Crs;
 use crate::error::{Error, Result};
@@ -88,8 +87,8 @@ fn read_prj(path: &Path) -> Result<Crs> {
     Crs::from_user_input(text.trim()).map_err(|e| Error::format(path, None, format!("{e}")))
 }
 
-/// Everything a partition read needs, shared by all partition tasks.
-struct Source {
+/// An open shapefile: everything a partition read needs, shared by all partition tasks.
+pub(crate) struct ShapefileSource {
     shp_path: PathBuf,
     shx_path: PathBuf,
     dbf_path: PathBuf,
@@ -101,6 +100,7 @@ struct Source {
     table: dbf::Header,
     encoding: Option<&'static encoding_rs::Encoding>,
     schema: Arc<Schema>,
+    crs: Option<Crs>,
 }
 
 /// Reads a shapefile into a [`GeoFrame`], `rows_per_partition` rows per partition.
@@ -121,37 +121,51 @@ struct Source {
 /// # Ok::<(), geoframe::Error>(())
 /// ```
 pub fn read_shapefile(path: impl AsRef<Path>, options: &ShapefileOptions) -> Result<GeoFrame> {
+    scan_shapefile(path, options)?
+        .collect(&crate::plan::ExecuteOptions::default())
+        .map_err(Error::into_root)
+}
+
+/// A lazy frame over a shapefile: nothing but the headers is read until the frame is
+/// computed, and then each partition (`rows_per_partition` records) is read by its own
+/// task when a later task needs it and dropped when none does. Partition bounds are the
+/// file's bounding box until the partitions are read.
+pub fn scan_shapefile(
+    path: impl AsRef<Path>,
+    options: &ShapefileOptions,
+) -> Result<crate::plan::LazyFrame> {
     let shp_path = path.as_ref().to_path_buf();
     if options.rows_per_partition == 0 {
         return Err(Error::InvalidArgument(
             "rows_per_partition must be at least 1".into(),
         ));
     }
-    let source = Source::open(shp_path, options)?;
-    let rows = source.table.records;
-    let starts: Vec<u64> = (0..rows).step_by(options.rows_per_partition).collect();
-    let partitions = starts
-        .par_iter()
-        .map(|&start| {
-            let count = (options.rows_per_partition as u64).min(rows - start);
-            source.read_partition(start, count as usize)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let crs = match sibling(&source.shp_path, "prj") {
-        Some(prj) => Some(read_prj(&prj)?),
-        None => None,
-    };
-    let geometry_column = source.schema.fields().len() - 1;
-    Ok(GeoFrame::from_parts(
-        source.schema.clone(),
-        geometry_column,
-        crs,
-        partitions,
+    let source = ShapefileSource::open(shp_path, options)?;
+    Ok(crate::plan::LazyFrame::from_shapefile(
+        Arc::new(source),
+        options.rows_per_partition,
     ))
 }
 
-impl Source {
-    fn open(shp_path: PathBuf, options: &ShapefileOptions) -> Result<Source> {
+impl ShapefileSource {
+    pub(crate) fn rows(&self) -> u64 {
+        self.table.records
+    }
+
+    pub(crate) fn schema(&self) -> &Arc<Schema> {
+        &self.schema
+    }
+
+    pub(crate) fn crs(&self) -> Option<&Crs> {
+        self.crs.as_ref()
+    }
+
+    /// The bounding box in the `.shp` header (`None` for a file without shapes).
+    pub(crate) fn header_bounds(&self) -> Option<Rect> {
+        self.header.bbox
+    }
+
+    fn open(shp_path: PathBuf, options: &ShapefileOptions) -> Result<ShapefileSource> {
         let (shp, shp_len) = open(&shp_path)?;
         let header = shp::parse_header(
             &read_at(&shp, &shp_path, 0, shp_len.min(shp::HEADER_LEN) as usize)?,
@@ -231,7 +245,12 @@ impl Source {
             geometry_name.push('_');
         }
         fields.push(geometry::geometry_field(&geometry_name));
-        Ok(Source {
+        let crs = match sibling(&shp_path, "prj") {
+            Some(prj) => Some(read_prj(&prj)?),
+            None => None,
+        };
+        Ok(ShapefileSource {
+            crs,
             shp_path,
             shx_path,
             dbf_path,
@@ -249,7 +268,7 @@ impl Source {
     /// Reads records `first..first + count` into one partition: one `.shx` read, one
     /// `.shp` read for the partition's byte span (records are contiguous in practice; an
     /// index that jumps around falls back to a read per record), one `.dbf` read.
-    fn read_partition(&self, first: u64, count: usize) -> Result<Partition> {
+    pub(crate) fn read_partition(&self, first: u64, count: usize) -> Result<Partition> {
         let index = read_at(
             &self.shx,
             &self.shx_path,

@@ -66,6 +66,8 @@ pub(crate) struct Header {
     pub extra: Extra,
     /// File length in bytes, as the header states it.
     pub file_len: u64,
+    /// The bounding box of all shapes, as the header states it.
+    pub bbox: Option<geo::Rect>,
 }
 
 pub(crate) fn parse_header(bytes: &[u8], path: &Path) -> Result<Header> {
@@ -96,10 +98,20 @@ pub(crate) fn parse_header(bytes: &[u8], path: &Path) -> Result<Header> {
             format!("shape type {type_code} is not supported (MultiPatch or unknown)"),
         )
     })?;
+    let f = |at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[at..at + 8]);
+        f64::from_le_bytes(w)
+    };
+    let (minx, miny, maxx, maxy) = (f(36), f(44), f(52), f(60));
+    let bbox =
+        ([minx, miny, maxx, maxy].iter().all(|v| v.is_finite()) && minx <= maxx && miny <= maxy)
+            .then(|| geo::Rect::new((minx, miny), (maxx, maxy)));
     Ok(Header {
         shape_type,
         extra,
         file_len,
+        bbox,
     })
 }
 

@@ -1,0 +1,260 @@
+//! Spatial shuffle: reorders rows so that each partition covers a compact area.
+
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, UInt64Array};
+use geo::Rect;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::keys::{self, DEFAULT_LEVEL, MISSING_KEY};
+use super::Partition;
+use crate::error::{Error, Result};
+use crate::{geometry, GeoFrame};
+
+/// How [`GeoFrame::spatial_shuffle`] orders rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum ShuffleMethod {
+    /// Position of the bbox centre along a Hilbert curve over the total bounds (the default,
+    /// and dask-geopandas' default): the most compact partitions of the three curves.
+    #[default]
+    Hilbert,
+    /// Position along a Morton (Z-order) curve: cheaper keys, some long jumps.
+    Morton,
+    /// The geohash of the bbox centre (longitude/latitude; for geographic CRSs).
+    Geohash,
+    /// Sort-tile-recursive: vertical strips by x, then tiles by y, with equal row counts.
+    SortTileRecursive,
+}
+
+impl GeoFrame {
+    /// The Hilbert distance of each row's bbox centre on a `2^level` grid over the total
+    /// bounds (`u64::MAX` for null or empty geometries), as dask-geopandas'
+    /// `hilbert_distance`.
+    pub fn hilbert_distance(&self, level: u32) -> Result<UInt64Array> {
+        Ok(UInt64Array::from(
+            self.curve_keys(ShuffleMethod::Hilbert, level)?.concat(),
+        ))
+    }
+
+    /// The Morton (Z-order) distance of each row's bbox centre, like
+    /// [`GeoFrame::hilbert_distance`].
+    pub fn morton_distance(&self, level: u32) -> Result<UInt64Array> {
+        Ok(UInt64Array::from(
+            self.curve_keys(ShuffleMethod::Morton, level)?.concat(),
+        ))
+    }
+
+    /// The geohash (`precision` characters, at most 12) of each row's bbox centre, read as
+    /// longitude/latitude; null for null or empty geometries.
+    pub fn geohash(&self, precision: usize) -> Result<StringArray> {
+        let offsets = self.partition_offsets();
+        let parts = self
+            .partitions()
+            .par_iter()
+            .zip(offsets)
+            .map(|(p, first)| keys::centres(p.geometry_array(), first))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(parts
+            .into_iter()
+            .flatten()
+            .map(|c| c.map(|(x, y)| keys::geohash(x, y, precision)))
+            .collect())
+    }
+
+    /// Curve keys per partition, in row order.
+    fn curve_keys(&self, method: ShuffleMethod, level: u32) -> Result<Vec<Vec<u64>>> {
+        if level == 0 || level > 31 {
+            return Err(Error::InvalidArgument(format!(
+                "curve level {level} is not in 1..=31"
+            )));
+        }
+        let extent = self.total_bounds();
+        let offsets = self.partition_offsets();
+        self.partitions()
+            .par_iter()
+            .zip(offsets)
+            .map(|(p, first)| {
+                let centres = keys::centres(p.geometry_array(), first)?;
+                Ok(centres
+                    .into_iter()
+                    .map(|c| match (c, extent) {
+                        (Some((x, y)), Some(extent)) => curve_key(method, x, y, extent, level),
+                        _ => MISSING_KEY,
+                    })
+                    .collect())
+            })
+            .collect()
+    }
+
+    /// Reorders the rows into `npartitions` partitions of equal row counts (within one) so
+    /// that each partition covers a compact area; partition bounds and the partition R-tree
+    /// are recomputed. Every row lands in exactly one partition; rows with null or empty
+    /// geometries go last. Ties are broken by the original row order, so the result does not
+    /// depend on the input's partitioning or on the number of workers. Runs as a task graph
+    /// (keys per partition, one ordering task, one gather task per output partition); see
+    /// [`crate::plan::LazyFrame::spatial_shuffle`] to choose the workers.
+    ///
+    /// ```
+    /// use geoframe::partition::ShuffleMethod;
+    /// let points = geoframe::datagen::uniform_points(10_000, 42, 1_000)?;
+    /// let shuffled = points.spatial_shuffle(ShuffleMethod::Hilbert, 16)?;
+    /// let area = |f: &geoframe::GeoFrame| -> f64 {
+    ///     f.partition_bounds().iter().flatten().map(|r| r.width() * r.height()).sum()
+    /// };
+    /// assert!(area(&shuffled) < area(&points) / 8.0);
+    /// # Ok::<(), geoframe::Error>(())
+    /// ```
+    pub fn spatial_shuffle(&self, method: ShuffleMethod, npartitions: usize) -> Result<GeoFrame> {
+        crate::plan::LazyFrame::from(self.clone())
+            .spatial_shuffle(method, npartitions, &crate::plan::ExecuteOptions::default())
+            .map_err(Error::into_root)
+    }
+}
+
+/// The sort keys of one partition's rows.
+pub(crate) enum Keys {
+    /// Curve positions (Hilbert, Morton, geohash bits).
+    Curve(Vec<u64>),
+    /// Bounding-box centres, for sort-tile-recursive.
+    Centres(Vec<Option<(f64, f64)>>),
+}
+
+/// Keys of one partition for `method`, on a grid over `extent`.
+pub(crate) fn partition_keys(
+    partition: &Partition,
+    first_row: u64,
+    method: ShuffleMethod,
+    extent: Option<Rect>,
+) -> Result<Keys> {
+    let centres = keys::centres(partition.geometry_array(), first_row)?;
+    Ok(match method {
+        ShuffleMethod::SortTileRecursive => Keys::Centres(centres),
+        ShuffleMethod::Geohash => Keys::Curve(
+            centres
+                .into_iter()
+                .map(|c| c.map_or(MISSING_KEY, |(x, y)| keys::geohash_bits(x, y)))
+                .collect(),
+        ),
+        _ => Keys::Curve(
+            centres
+                .into_iter()
+                .map(|c| match (c, extent) {
+                    (Some((x, y)), Some(e)) => curve_key(method, x, y, e, DEFAULT_LEVEL),
+                    _ => MISSING_KEY,
+                })
+                .collect(),
+        ),
+    })
+}
+
+/// The (input partition, row) pairs of each output partition of `sizes` rows.
+pub(crate) fn plan_order(
+    keys: &[&Keys],
+    method: ShuffleMethod,
+    sizes: &[usize],
+) -> Vec<Vec<(u32, u32)>> {
+    let order: Vec<(u32, u32)> = if method == ShuffleMethod::SortTileRecursive {
+        str_order(keys, sizes)
+    } else {
+        let mut tagged: Vec<(u64, u32, u32)> = Vec::new();
+        for (p, k) in keys.iter().enumerate() {
+            if let Keys::Curve(k) = k {
+                tagged.extend(
+                    k.iter()
+                        .enumerate()
+                        .map(|(r, &key)| (key, p as u32, r as u32)),
+                );
+            }
+        }
+        tagged.par_sort_unstable();
+        tagged.into_iter().map(|(_, p, r)| (p, r)).collect()
+    };
+    let mut out = Vec::with_capacity(sizes.len());
+    let mut rest = &order[..];
+    for &s in sizes {
+        let (head, tail) = rest.split_at(s.min(rest.len()));
+        out.push(head.to_vec());
+        rest = tail;
+    }
+    out
+}
+
+/// Sort-tile-recursive order: strips of whole output partitions by x, each sorted by y.
+fn str_order(keys: &[&Keys], sizes: &[usize]) -> Vec<(u32, u32)> {
+    let mut placed: Vec<(f64, f64, u32, u32)> = Vec::new();
+    let mut missing: Vec<(u32, u32)> = Vec::new();
+    for (p, k) in keys.iter().enumerate() {
+        if let Keys::Centres(cs) = k {
+            for (r, c) in cs.iter().enumerate() {
+                match c {
+                    Some((x, y)) => placed.push((*x, *y, p as u32, r as u32)),
+                    None => missing.push((p as u32, r as u32)),
+                }
+            }
+        }
+    }
+    let by = |a: f64, b: f64, ta: (u32, u32), tb: (u32, u32)| a.total_cmp(&b).then(ta.cmp(&tb));
+    placed.par_sort_unstable_by(|a, b| by(a.0, b.0, (a.2, a.3), (b.2, b.3)));
+    let strips = (sizes.len() as f64).sqrt().ceil().max(1.0) as usize;
+    let per_strip = sizes.len().div_ceil(strips).max(1);
+    let mut start = 0;
+    for group in sizes.chunks(per_strip) {
+        let end = (start + group.iter().sum::<usize>()).min(placed.len());
+        placed[start..end].par_sort_unstable_by(|a, b| by(a.1, b.1, (a.2, a.3), (b.2, b.3)));
+        start = end;
+    }
+    placed
+        .into_iter()
+        .map(|(_, _, p, r)| (p, r))
+        .chain(missing)
+        .collect()
+}
+
+/// One output partition made of the given (input partition, row) pairs.
+pub(crate) fn gather(inputs: &[&Partition], rows: &[(u32, u32)]) -> Result<Partition> {
+    let first = inputs
+        .first()
+        .ok_or_else(|| Error::InvalidArgument("shuffle of a frame without partitions".into()))?;
+    let schema = first.batch().schema();
+    let geometry_column = first.geometry_column_index();
+    let indices: Vec<(usize, usize)> = rows
+        .iter()
+        .map(|&(p, r)| (p as usize, r as usize))
+        .collect();
+    let arrays = (0..schema.fields().len())
+        .map(|c| {
+            let parts: Vec<&dyn Array> = inputs
+                .iter()
+                .map(|p| p.batch().column(c).as_ref())
+                .collect();
+            arrow_select::interleave::interleave(&parts, &indices)
+        })
+        .collect::<std::result::Result<Vec<ArrayRef>, _>>()?;
+    let batch = RecordBatch::try_new(schema, arrays)?;
+    let bounds = partition_bounds(&batch, geometry_column)?;
+    Ok(Partition::with_bounds(batch, geometry_column, bounds))
+}
+
+fn partition_bounds(batch: &RecordBatch, geometry_column: usize) -> Result<Option<Rect>> {
+    let column: &Arc<dyn Array> = batch.column(geometry_column);
+    geometry::array_bounds(geometry::as_wkb_array(column, "geometry")?)
+}
+
+#[inline]
+fn curve_key(method: ShuffleMethod, x: f64, y: f64, extent: Rect, level: u32) -> u64 {
+    let (cx, cy) = keys::cell(x, y, extent, level);
+    match method {
+        ShuffleMethod::Morton => keys::morton(cx, cy),
+        _ => keys::hilbert(cx, cy, level),
+    }
+}
+
+/// `rows` split into at most `n` non-empty parts whose sizes differ by at most one.
+pub(crate) fn split_sizes(rows: usize, n: usize) -> Vec<usize> {
+    let n = n.min(rows).max(1);
+    (0..n)
+        .map(|i| rows / n + usize::from(i < rows % n))
+        .filter(|&s| s > 0)
+        .collect()
+}

@@ -1,0 +1,645 @@
+//! [`LazyFrame`]: a frame described by the operations that produce it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use arrow_schema::SchemaRef;
+use geo::Rect;
+
+use super::executor::{ExecuteOptions, RunHandle, RunStats};
+use super::graph::{Graph, TaskId, TaskKind};
+use super::tasks::{join_schema, Context, SourceData, Value};
+use crate::error::{Error, Result};
+use crate::io::geoparquet::GeoParquetSource;
+use crate::io::shapefile::ShapefileSource;
+use crate::join::Predicate;
+use crate::partition::{shuffle, Partition, PartitionIndex, ShuffleMethod};
+use crate::{geometry, Crs, GeoFrame};
+
+/// What is known of a partition before it is computed.
+#[derive(Debug, Clone, Copy)]
+struct PartMeta {
+    rows: u64,
+    /// Bounds that contain the partition's geometries (exact, or the file's extent).
+    bounds: Option<Rect>,
+}
+
+enum Node {
+    Source(Arc<SourceData>),
+    Select {
+        input: LazyFrame,
+        columns: Vec<usize>,
+    },
+    ToCrs {
+        input: LazyFrame,
+        target: Crs,
+    },
+    Shuffle {
+        input: LazyFrame,
+        method: ShuffleMethod,
+        sizes: Vec<usize>,
+    },
+    Join {
+        left: LazyFrame,
+        right: LazyFrame,
+        predicate: Predicate,
+        /// For each output partition: its left partition and the right partitions it meets.
+        groups: Vec<(usize, Vec<usize>)>,
+    },
+}
+
+/// A frame that has not been computed: a plan of operations over sources (frames in
+/// memory, shapefiles, GeoParquet files). Building on it only adds to the plan;
+/// [`LazyFrame::collect`] (or [`LazyFrame::count_rows`]) turns the plan into a task graph,
+/// one task per partition or partition pair, and runs it on a pool of workers.
+///
+/// ```
+/// use geoframe::io::{scan_shapefile, ShapefileOptions};
+/// use geoframe::join::Predicate;
+/// use geoframe::plan::ExecuteOptions;
+///
+/// let options = ShapefileOptions { rows_per_partition: 50, ..Default::default() };
+/// let cities = scan_shapefile("data/naturalearth_cities/naturalearth_cities.shp", &options)?;
+/// let countries = scan_shapefile("data/naturalearth_lowres/naturalearth_lowres.shp", &options)?;
+/// let joined = cities.sjoin(&countries, Predicate::Within)?;
+/// println!("{}", joined.to_dot()); // the task graph, in Graphviz DOT
+/// let frame = joined.collect(&ExecuteOptions { workers: 2, progress: false })?;
+/// assert_eq!(frame.len(), 213);
+/// # Ok::<(), geoframe::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct LazyFrame {
+    node: Arc<Node>,
+    schema: SchemaRef,
+    geometry_column: usize,
+    crs: Option<Crs>,
+    parts: Arc<Vec<PartMeta>>,
+}
+
+impl std::fmt::Debug for LazyFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyFrame")
+            .field(
+                "columns",
+                &self
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>(),
+            )
+            .field("npartitions", &self.parts.len())
+            .field("crs", &self.crs.as_ref().map(ToString::to_string))
+            .finish()
+    }
+}
+
+impl From<GeoFrame> for LazyFrame {
+    fn from(frame: GeoFrame) -> LazyFrame {
+        let parts = frame
+            .partitions()
+            .iter()
+            .map(|p| PartMeta {
+                rows: p.len() as u64,
+                bounds: p.bounds(),
+            })
+            .collect();
+        LazyFrame {
+            schema: frame.schema().clone(),
+            geometry_column: frame.geometry_column_index(),
+            crs: frame.crs().cloned(),
+            parts: Arc::new(parts),
+            node: Arc::new(Node::Source(Arc::new(SourceData::Memory(frame)))),
+        }
+    }
+}
+
+impl LazyFrame {
+    pub(crate) fn from_shapefile(
+        source: Arc<ShapefileSource>,
+        rows_per_partition: usize,
+    ) -> LazyFrame {
+        let rows = source.rows();
+        let bounds = source.header_bounds();
+        let parts = (0..rows)
+            .step_by(rows_per_partition)
+            .map(|first| PartMeta {
+                rows: (rows_per_partition as u64).min(rows - first),
+                bounds,
+            })
+            .collect();
+        LazyFrame {
+            schema: source.schema().clone(),
+            geometry_column: source.schema().fields().len() - 1,
+            crs: source.crs().cloned(),
+            parts: Arc::new(parts),
+            node: Arc::new(Node::Source(Arc::new(SourceData::Shapefile {
+                source,
+                rows_per_partition,
+            }))),
+        }
+    }
+
+    pub(crate) fn from_geoparquet(source: Arc<GeoParquetSource>) -> LazyFrame {
+        // Without a bbox in the metadata, a partition could be anywhere.
+        let everywhere = Rect::new((f64::MIN, f64::MIN), (f64::MAX, f64::MAX));
+        let parts = source
+            .slices
+            .iter()
+            .map(|&(_, _, rows)| PartMeta {
+                rows: rows as u64,
+                bounds: Some(source.bbox.unwrap_or(everywhere)),
+            })
+            .collect();
+        LazyFrame {
+            schema: source.schema.clone(),
+            geometry_column: source.geometry_column,
+            crs: source.crs.clone(),
+            parts: Arc::new(parts),
+            node: Arc::new(Node::Source(Arc::new(SourceData::GeoParquet(source)))),
+        }
+    }
+
+    /// The schema of the computed frame.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// The CRS of the computed frame.
+    pub fn crs(&self) -> Option<&Crs> {
+        self.crs.as_ref()
+    }
+
+    /// Number of partitions of the computed frame.
+    pub fn npartitions(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// Keeps the named columns, in order; the geometry column is always kept (appended last
+    /// if not named).
+    pub fn select(&self, columns: &[&str]) -> Result<LazyFrame> {
+        let mut indices = columns
+            .iter()
+            .map(|c| crate::frame::column_index(&self.schema, c))
+            .collect::<Result<Vec<_>>>()?;
+        if !indices.contains(&self.geometry_column) {
+            indices.push(self.geometry_column);
+        }
+        let geometry_column = indices
+            .iter()
+            .position(|&i| i == self.geometry_column)
+            .unwrap_or(0);
+        Ok(LazyFrame {
+            schema: Arc::new(self.schema.project(&indices)?),
+            geometry_column,
+            crs: self.crs.clone(),
+            parts: self.parts.clone(),
+            node: Arc::new(Node::Select {
+                input: self.clone(),
+                columns: indices,
+            }),
+        })
+    }
+
+    /// Reprojects to `target`, one task per partition. Partition bounds are unknown until
+    /// computed, so a join after `to_crs` considers every partition pair.
+    pub fn to_crs(&self, target: &Crs) -> Result<LazyFrame> {
+        let source = self.crs.as_ref().ok_or(Error::MissingCrs("to_crs"))?;
+        crate::crs::transformer(source, target)?;
+        let everywhere = Rect::new((f64::MIN, f64::MIN), (f64::MAX, f64::MAX));
+        let parts = self
+            .parts
+            .iter()
+            .map(|p| PartMeta {
+                rows: p.rows,
+                bounds: p.bounds.map(|_| everywhere),
+            })
+            .collect();
+        Ok(LazyFrame {
+            schema: self.schema.clone(),
+            geometry_column: self.geometry_column,
+            crs: Some(target.clone()),
+            parts: Arc::new(parts),
+            node: Arc::new(Node::ToCrs {
+                input: self.clone(),
+                target: target.clone(),
+            }),
+        })
+    }
+
+    /// Inner spatial join with `right` (see [`crate::join::sjoin`]). The candidate
+    /// partition pairs are fixed now, from the two sides' partition R-trees; only those
+    /// pairs become tasks.
+    pub fn sjoin(&self, right: &LazyFrame, predicate: Predicate) -> Result<LazyFrame> {
+        match (&self.crs, &right.crs) {
+            (Some(a), Some(b)) if !a.equivalent(b) => {
+                return Err(Error::InvalidArgument(format!(
+                    "sjoin: CRS mismatch ({a} vs {b}); reproject one side with to_crs"
+                )))
+            }
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(Error::InvalidArgument(
+                    "sjoin: one frame has a CRS and the other has none".into(),
+                ))
+            }
+            _ => {}
+        }
+        let left_index =
+            PartitionIndex::new(&self.parts.iter().map(|p| p.bounds).collect::<Vec<_>>());
+        let right_index =
+            PartitionIndex::new(&right.parts.iter().map(|p| p.bounds).collect::<Vec<_>>());
+        let mut by_left: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (l, r) in left_index.intersecting_pairs(&right_index) {
+            if self.parts[l].rows > 0 && right.parts[r].rows > 0 {
+                by_left.entry(l).or_default().push(r);
+            }
+        }
+        let groups: Vec<(usize, Vec<usize>)> = by_left.into_iter().collect();
+        let parts = groups
+            .iter()
+            .map(|(l, _)| PartMeta {
+                rows: 0, // unknown until computed; nothing downstream relies on it
+                bounds: self.parts[*l].bounds,
+            })
+            .collect();
+        Ok(LazyFrame {
+            schema: join_schema(
+                &self.schema,
+                self.geometry_column,
+                &right.schema,
+                right.geometry_column,
+            ),
+            geometry_column: self.geometry_column,
+            crs: self.crs.clone(),
+            parts: Arc::new(parts),
+            node: Arc::new(Node::Join {
+                left: self.clone(),
+                right: right.clone(),
+                predicate,
+                groups,
+            }),
+        })
+    }
+
+    /// Spatially shuffles the rows into `npartitions` compact partitions (see
+    /// [`GeoFrame::spatial_shuffle`]) and computes the result, as dask-geopandas computes
+    /// the partition extents of a shuffle: later joins need them to prune pairs.
+    pub fn spatial_shuffle(
+        &self,
+        method: ShuffleMethod,
+        npartitions: usize,
+        options: &ExecuteOptions,
+    ) -> Result<GeoFrame> {
+        if npartitions == 0 {
+            return Err(Error::InvalidArgument(
+                "npartitions must be at least 1".into(),
+            ));
+        }
+        let rows: u64 = self.known_rows()?;
+        let sizes = shuffle::split_sizes(rows as usize, npartitions);
+        let parts = sizes
+            .iter()
+            .map(|&s| PartMeta {
+                rows: s as u64,
+                bounds: None,
+            })
+            .collect();
+        LazyFrame {
+            schema: self.schema.clone(),
+            geometry_column: self.geometry_column,
+            crs: self.crs.clone(),
+            parts: Arc::new(parts),
+            node: Arc::new(Node::Shuffle {
+                input: self.clone(),
+                method,
+                sizes,
+            }),
+        }
+        .collect(options)
+    }
+
+    fn known_rows(&self) -> Result<u64> {
+        match self.node.as_ref() {
+            Node::Join { .. } => Err(Error::InvalidArgument(
+                "the row count of a join is known only once computed; collect it first".into(),
+            )),
+            _ => Ok(self.parts.iter().map(|p| p.rows).sum()),
+        }
+    }
+
+    /// The task graph that computes this frame (outputs: one task per partition).
+    pub fn graph(&self) -> Graph {
+        self.compile().0
+    }
+
+    /// The task graph in Graphviz DOT (see [`Graph::to_dot`]).
+    pub fn to_dot(&self) -> String {
+        self.graph().to_dot()
+    }
+
+    fn compile(&self) -> (Graph, Context) {
+        let mut compiler = Compiler::default();
+        let outputs = compiler.emit(self);
+        compiler.graph.outputs = outputs;
+        (compiler.graph, compiler.context)
+    }
+
+    /// Runs the plan and returns the frame.
+    pub fn collect(&self, options: &ExecuteOptions) -> Result<GeoFrame> {
+        Ok(self.collect_with_stats(options)?.0)
+    }
+
+    /// Runs the plan; the frame and how many tasks each worker ran.
+    pub fn collect_with_stats(&self, options: &ExecuteOptions) -> Result<(GeoFrame, RunStats)> {
+        let handle = self.start(options)?;
+        handle.finish()
+    }
+
+    /// Starts running the plan and returns at once; [`Computation::add_workers`] adds
+    /// workers while it runs, [`Computation::finish`] waits for the frame.
+    pub fn start(&self, options: &ExecuteOptions) -> Result<Computation> {
+        let (graph, context) = self.compile();
+        let run = RunHandle::start(Arc::new(graph), Arc::new(context), options)?;
+        Ok(Computation {
+            run,
+            schema: self.schema.clone(),
+            geometry_column: self.geometry_column,
+            crs: self.crs.clone(),
+        })
+    }
+
+    /// Counts the rows, partition by partition: each partition is loaded, counted and
+    /// dropped, so a frame larger than memory can be counted.
+    pub fn count_rows(&self, options: &ExecuteOptions) -> Result<u64> {
+        let mut compiler = Compiler::default();
+        let parts = compiler.emit(self);
+        let counts: Vec<TaskId> = parts
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| {
+                compiler
+                    .graph
+                    .push(TaskKind::CountRows, Some(k), None, vec![t])
+            })
+            .collect();
+        let sum = compiler.graph.push(TaskKind::SumCounts, None, None, counts);
+        compiler.graph.outputs = vec![sum];
+        let run = RunHandle::start(
+            Arc::new(compiler.graph),
+            Arc::new(compiler.context),
+            options,
+        )?;
+        let (values, _) = run.wait()?;
+        match values.first().map(|v| v.as_ref()) {
+            Some(Value::Count(n)) => Ok(*n),
+            _ => Err(Error::InvalidArgument(
+                "count task returned no count".into(),
+            )),
+        }
+    }
+}
+
+/// A computation under way, started by [`LazyFrame::start`].
+pub struct Computation {
+    run: RunHandle,
+    schema: SchemaRef,
+    geometry_column: usize,
+    crs: Option<Crs>,
+}
+
+impl Computation {
+    /// Adds `count` workers; they take ready tasks at once.
+    pub fn add_workers(&self, count: usize) -> Result<()> {
+        self.run.add_workers(count)
+    }
+
+    /// Tasks done so far, and the total.
+    pub fn progress(&self) -> (usize, usize) {
+        self.run.progress()
+    }
+
+    /// Tasks run by each worker so far.
+    pub fn stats(&self) -> RunStats {
+        self.run.stats()
+    }
+
+    /// Waits for the result; the frame and how many tasks each worker ran.
+    pub fn finish(self) -> Result<(GeoFrame, RunStats)> {
+        let (values, stats) = self.run.wait()?;
+        let partitions = values
+            .iter()
+            .map(|v| match v.as_ref() {
+                Value::Partition(p) => Ok(p.clone()),
+                _ => Err(Error::InvalidArgument(
+                    "an output task returned no partition".into(),
+                )),
+            })
+            .collect::<Result<Vec<Partition>>>()?;
+        // Joins and shuffles can produce partitions with no rows; a frame keeps only rows.
+        let partitions: Vec<Partition> = partitions.into_iter().filter(|p| !p.is_empty()).collect();
+        let frame = GeoFrame::from_parts(self.schema, self.geometry_column, self.crs, partitions);
+        Ok((frame, stats))
+    }
+}
+
+#[derive(Default)]
+struct Compiler {
+    graph: Graph,
+    context: Context,
+    /// Tasks already emitted for a node (by address), so shared inputs run once.
+    done: HashMap<usize, Vec<TaskId>>,
+}
+
+impl Compiler {
+    /// Emits the tasks of `frame` and returns the task of each of its partitions.
+    fn emit(&mut self, frame: &LazyFrame) -> Vec<TaskId> {
+        let key = Arc::as_ptr(&frame.node) as usize;
+        if let Some(tasks) = self.done.get(&key) {
+            return tasks.clone();
+        }
+        let first_rows: Vec<u64> = frame
+            .parts
+            .iter()
+            .scan(0u64, |next, p| {
+                let first = *next;
+                *next += p.rows;
+                Some(first)
+            })
+            .collect();
+        let tasks: Vec<TaskId> = match frame.node.as_ref() {
+            Node::Source(data) => {
+                let source = self.context.sources.len();
+                self.context.sources.push(data.clone());
+                (0..frame.parts.len())
+                    .map(|k| {
+                        self.graph.push(
+                            TaskKind::Scan {
+                                source,
+                                partition: k,
+                            },
+                            Some(k),
+                            Some(frame.parts[k].rows),
+                            vec![],
+                        )
+                    })
+                    .collect()
+            }
+            Node::Select { input, columns } => {
+                let inputs = self.emit(input);
+                inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &t)| {
+                        let kind = TaskKind::Select {
+                            columns: columns.clone(),
+                            geometry_column: frame.geometry_column,
+                        };
+                        self.graph
+                            .push(kind, Some(k), Some(frame.parts[k].rows), vec![t])
+                    })
+                    .collect()
+            }
+            Node::ToCrs { input, target } => {
+                let inputs = self.emit(input);
+                let from = input
+                    .crs
+                    .as_ref()
+                    .map(|c| c.definition().to_string())
+                    .unwrap_or_default();
+                inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &t)| {
+                        let kind = TaskKind::ToCrs {
+                            from: from.clone(),
+                            to: target.definition().to_string(),
+                            first_row: first_rows[k],
+                        };
+                        self.graph
+                            .push(kind, Some(k), Some(frame.parts[k].rows), vec![t])
+                    })
+                    .collect()
+            }
+            Node::Shuffle {
+                input,
+                method,
+                sizes,
+            } => {
+                let inputs = self.emit(input);
+                let input_first: Vec<u64> = input
+                    .parts
+                    .iter()
+                    .scan(0u64, |next, p| {
+                        let first = *next;
+                        *next += p.rows;
+                        Some(first)
+                    })
+                    .collect();
+                let extent = input
+                    .parts
+                    .iter()
+                    .fold(None, |acc, p| geometry::merge_bounds(acc, p.bounds))
+                    .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+                let keys: Vec<TaskId> = inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &t)| {
+                        let kind = TaskKind::ShuffleKeys {
+                            method: *method,
+                            extent,
+                            first_row: input_first[k],
+                        };
+                        self.graph
+                            .push(kind, Some(k), Some(input.parts[k].rows), vec![t])
+                    })
+                    .collect();
+                let plan = self.graph.push(
+                    TaskKind::ShufflePlan {
+                        method: *method,
+                        sizes: sizes.clone(),
+                    },
+                    None,
+                    Some(sizes.iter().sum::<usize>() as u64),
+                    keys,
+                );
+                (0..sizes.len())
+                    .map(|k| {
+                        let mut deps = vec![plan];
+                        deps.extend(&inputs);
+                        self.graph.push(
+                            TaskKind::ShuffleGather { output: k },
+                            Some(k),
+                            Some(sizes[k] as u64),
+                            deps,
+                        )
+                    })
+                    .collect()
+            }
+            Node::Join {
+                left,
+                right,
+                predicate,
+                groups,
+            } => {
+                let lefts = self.emit(left);
+                let rights = self.emit(right);
+                let left_first: Vec<u64> = prefix(&left.parts);
+                let right_first: Vec<u64> = prefix(&right.parts);
+                let mut indexes: BTreeMap<usize, TaskId> = BTreeMap::new();
+                let mut out = Vec::with_capacity(groups.len());
+                for (k, (l, rs)) in groups.iter().enumerate() {
+                    let mut pair_tasks = Vec::with_capacity(rs.len());
+                    for &r in rs {
+                        let index = *indexes.entry(r).or_insert_with(|| {
+                            self.graph.push(
+                                TaskKind::BuildIndex {
+                                    first_row: right_first[r],
+                                },
+                                Some(r),
+                                Some(right.parts[r].rows),
+                                vec![rights[r]],
+                            )
+                        });
+                        pair_tasks.push(self.graph.push(
+                            TaskKind::JoinPair {
+                                predicate: *predicate,
+                                left_first_row: left_first[*l],
+                                right_first_row: right_first[r],
+                            },
+                            Some(*l),
+                            None,
+                            vec![lefts[*l], index],
+                        ));
+                    }
+                    let mut deps = vec![lefts[*l]];
+                    deps.extend(&pair_tasks);
+                    deps.extend(rs.iter().map(|&r| rights[r]));
+                    out.push(self.graph.push(
+                        TaskKind::JoinMerge {
+                            left_first_row: left_first[*l],
+                            right_first_rows: rs.iter().map(|&r| right_first[r]).collect(),
+                            pair_results: pair_tasks.len(),
+                        },
+                        Some(k),
+                        None,
+                        deps,
+                    ));
+                }
+                out
+            }
+        };
+        self.done.insert(key, tasks.clone());
+        tasks
+    }
+}
+
+fn prefix(parts: &[PartMeta]) -> Vec<u64> {
+    parts
+        .iter()
+        .scan(0u64, |next, p| {
+            let first = *next;
+            *next += p.rows;
+            Some(first)
+        })
+        .collect()
+}

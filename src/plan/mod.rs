@@ -1,0 +1,18 @@
+//! Lazy plans and their parallel execution.
+//!
+//! A [`LazyFrame`] records operations; compiling it gives a [`Graph`] of tasks (one per
+//! partition, or per candidate partition pair of a join) whose kinds and parameters are
+//! plain, serializable data ([`TaskKind`]), so the same graph can be drawn
+//! ([`Graph::to_dot`]) or handed to another executor. The built-in executor runs ready
+//! tasks on `rayon` thread pools, keeps each result only while a later task needs it, turns
+//! a failing or panicking task into an error naming the task and partition, and can take
+//! more workers while it runs.
+
+mod executor;
+mod graph;
+mod lazy;
+mod tasks;
+
+pub use executor::{ExecuteOptions, RunStats};
+pub use graph::{Graph, Task, TaskId, TaskKind};
+pub use lazy::{Computation, LazyFrame};
