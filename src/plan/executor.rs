@@ -15,21 +15,12 @@ use super::tasks::{run_task, Context, Value};
 use crate::error::{Error, Result};
 
 /// How to run a graph.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ExecuteOptions {
     /// Number of workers; 0 means one per core (rayon's default).
     pub workers: usize,
     /// Show a progress bar of tasks done / total on stderr.
     pub progress: bool,
-}
-
-impl Default for ExecuteOptions {
-    fn default() -> Self {
-        ExecuteOptions {
-            workers: 0,
-            progress: false,
-        }
-    }
 }
 
 struct State {

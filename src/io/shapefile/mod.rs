@@ -193,7 +193,7 @@ impl ShapefileSource {
             what: "the .shx record index of the shapefile",
         })?;
         let (shx, shx_len) = open(&shx_path)?;
-        if shx_len < shp::HEADER_LEN || (shx_len - shp::HEADER_LEN) % 8 != 0 {
+        if shx_len < shp::HEADER_LEN || !(shx_len - shp::HEADER_LEN).is_multiple_of(8) {
             return Err(Error::format(
                 &shx_path,
                 None,
