@@ -308,3 +308,56 @@ fn work(shared: &Shared, worker: usize) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Float64Array, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema};
+
+    use crate::partition::{Partition, ShuffleMethod};
+    use crate::plan::{ExecuteOptions, LazyFrame};
+    use crate::{Error, GeoFrame};
+
+    /// A panic inside a task (here: a geometry column that is not WKB, which the public
+    /// constructors refuse) stops the run and comes back as an error naming the task.
+    #[test]
+    fn a_panicking_task_becomes_an_error() {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "geometry",
+            DataType::Float64,
+            true,
+        )]));
+        let column: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![column]).unwrap();
+        let partitions = vec![
+            Partition::with_bounds(batch.clone(), 0, None),
+            Partition::with_bounds(batch, 0, None),
+        ];
+        let frame = GeoFrame::from_parts(schema, 0, None, partitions);
+        let err = LazyFrame::from(frame)
+            .spatial_shuffle(
+                ShuffleMethod::Hilbert,
+                2,
+                &ExecuteOptions {
+                    workers: 2,
+                    progress: false,
+                },
+            )
+            .unwrap_err();
+        match err {
+            Error::TaskPanicked {
+                task,
+                partition,
+                message,
+                ..
+            } => {
+                assert_eq!(task, "shuffle-keys");
+                assert!(partition.is_some());
+                assert!(message.contains("Binary"), "{message}");
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+}
