@@ -114,11 +114,16 @@ impl GeoFrame {
 
 /// The sort keys of one partition's rows.
 pub(crate) enum Keys {
-    /// Curve positions (Hilbert, Morton, geohash bits).
-    Curve(Vec<u64>),
+    /// For curve methods: `key << 32 | global row` for each row, sorted. Packing the row
+    /// in makes every value distinct and breaks ties by row order; sorting here, one task
+    /// per partition, leaves only a merge for later.
+    Sorted(Vec<u64>),
     /// Bounding-box centres, for sort-tile-recursive.
     Centres(Vec<Option<(f64, f64)>>),
 }
+
+/// The packed key of rows without a geometry: after every real key.
+const MISSING_PACKED: u64 = 0xFFFF_FFFF;
 
 /// Keys of one partition for `method`, on a grid over `extent`.
 pub(crate) fn partition_keys(
@@ -128,56 +133,86 @@ pub(crate) fn partition_keys(
     extent: Option<Rect>,
 ) -> Result<Keys> {
     let centres = keys::centres(partition.geometry_array(), first_row)?;
-    Ok(match method {
-        ShuffleMethod::SortTileRecursive => Keys::Centres(centres),
-        ShuffleMethod::Geohash => Keys::Curve(
-            centres
-                .into_iter()
-                .map(|c| c.map_or(MISSING_KEY, |(x, y)| keys::geohash_bits(x, y)))
-                .collect(),
-        ),
-        _ => Keys::Curve(
-            centres
-                .into_iter()
-                .map(|c| match (c, extent) {
-                    (Some((x, y)), Some(e)) => curve_key(method, x, y, e, DEFAULT_LEVEL),
-                    _ => MISSING_KEY,
-                })
-                .collect(),
-        ),
-    })
+    if method == ShuffleMethod::SortTileRecursive {
+        return Ok(Keys::Centres(centres));
+    }
+    let mut packed: Vec<u64> = centres
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let key = match (c, extent) {
+                // 60 geohash bits cut to their top 32: cells of about 600 m.
+                (Some((x, y)), _) if method == ShuffleMethod::Geohash => {
+                    keys::geohash_bits(x, y) >> 28
+                }
+                (Some((x, y)), Some(e)) => curve_key(method, x, y, e, DEFAULT_LEVEL),
+                _ => MISSING_PACKED,
+            };
+            (key.min(MISSING_PACKED - 1) | if c.is_none() { MISSING_PACKED } else { 0 }) << 32
+                | (first_row + i as u64)
+        })
+        .collect();
+    packed.sort_unstable();
+    Ok(Keys::Sorted(packed))
 }
 
-/// The (input partition, row) pairs of each output partition of `sizes` rows.
-pub(crate) fn plan_order(
-    keys: &[&Keys],
-    method: ShuffleMethod,
-    sizes: &[usize],
-) -> Vec<Vec<(u32, u32)>> {
-    let order: Vec<(u32, u32)> = if method == ShuffleMethod::SortTileRecursive {
-        str_order(keys, sizes)
-    } else {
-        let mut tagged: Vec<(u64, u32, u32)> = Vec::new();
-        for (p, k) in keys.iter().enumerate() {
-            if let Keys::Curve(k) = k {
-                tagged.extend(
-                    k.iter()
-                        .enumerate()
-                        .map(|(r, &key)| (key, p as u32, r as u32)),
-                );
-            }
+/// How a shuffle cuts its rows into output partitions.
+pub(crate) enum ShufflePlan {
+    /// For curve methods: for each cut between output partitions (and the two ends), the
+    /// position in each input's sorted keys where the cut falls.
+    Cuts(Vec<Vec<usize>>),
+    /// For sort-tile-recursive: the (input partition, row) pairs of each output partition.
+    Order(Vec<Vec<(u32, u32)>>),
+}
+
+/// The plan for output partitions of `sizes` rows.
+pub(crate) fn plan(keys: &[&Keys], method: ShuffleMethod, sizes: &[usize]) -> ShufflePlan {
+    if method == ShuffleMethod::SortTileRecursive {
+        let order = str_order(keys, sizes);
+        let mut out = Vec::with_capacity(sizes.len());
+        let mut rest = &order[..];
+        for &s in sizes {
+            let (head, tail) = rest.split_at(s.min(rest.len()));
+            out.push(head.to_vec());
+            rest = tail;
         }
-        tagged.par_sort_unstable();
-        tagged.into_iter().map(|(_, p, r)| (p, r)).collect()
-    };
-    let mut out = Vec::with_capacity(sizes.len());
-    let mut rest = &order[..];
-    for &s in sizes {
-        let (head, tail) = rest.split_at(s.min(rest.len()));
-        out.push(head.to_vec());
-        rest = tail;
+        return ShufflePlan::Order(out);
     }
-    out
+    let runs: Vec<&[u64]> = keys
+        .iter()
+        .map(|k| match k {
+            Keys::Sorted(v) => v.as_slice(),
+            Keys::Centres(_) => &[],
+        })
+        .collect();
+    let mut cuts = Vec::with_capacity(sizes.len() + 1);
+    let mut rank = 0usize;
+    cuts.push(vec![0; runs.len()]);
+    for &s in sizes {
+        rank += s;
+        cuts.push(cut_at_rank(&runs, rank));
+    }
+    ShufflePlan::Cuts(cuts)
+}
+
+/// Positions in each sorted run such that exactly `rank` values of the union lie before
+/// them and none after them is smaller. Values are distinct, so one smallest value `v`
+/// with `rank` values below it exists; it is found by bisecting the value range.
+fn cut_at_rank(runs: &[&[u64]], rank: usize) -> Vec<usize> {
+    let below = |v: u64| -> usize { runs.iter().map(|r| r.partition_point(|&x| x < v)).sum() };
+    let (mut lo, mut hi) = (0u64, u64::MAX);
+    // Invariant: below(lo) <= rank, and below(hi) >= rank or hi is the top of the range.
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2 + 1;
+        if below(mid) <= rank {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    runs.iter()
+        .map(|r| r.partition_point(|&x| x < lo))
+        .collect()
 }
 
 /// Sort-tile-recursive order: strips of whole output partitions by x, each sorted by y.
@@ -211,8 +246,52 @@ fn str_order(keys: &[&Keys], sizes: &[usize]) -> Vec<(u32, u32)> {
         .collect()
 }
 
-/// One output partition made of the given (input partition, row) pairs.
-pub(crate) fn gather(inputs: &[&Partition], rows: &[(u32, u32)]) -> Result<Partition> {
+/// Output partition `output` of a shuffle, from the plan, each input's keys and the input
+/// partitions themselves.
+pub(crate) fn gather(
+    plan: &ShufflePlan,
+    keys: &[&Keys],
+    inputs: &[&Partition],
+    output: usize,
+) -> Result<Partition> {
+    let rows: Vec<(u32, u32)> = match plan {
+        ShufflePlan::Order(order) => order.get(output).cloned().ok_or_else(|| {
+            Error::InvalidArgument(format!("shuffle plan has no output {output}"))
+        })?,
+        ShufflePlan::Cuts(cuts) => {
+            let (from, to) = match (cuts.get(output), cuts.get(output + 1)) {
+                (Some(a), Some(b)) => (a, b),
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
+                        "shuffle plan has no output {output}"
+                    )))
+                }
+            };
+            let mut mine: Vec<u64> = Vec::new();
+            for (i, k) in keys.iter().enumerate() {
+                if let Keys::Sorted(run) = k {
+                    mine.extend_from_slice(&run[from[i]..to[i]]);
+                }
+            }
+            mine.sort_unstable();
+            // Global rows back to (input partition, row in it).
+            let mut starts = Vec::with_capacity(inputs.len());
+            let mut next = 0u64;
+            for p in inputs {
+                starts.push(next);
+                next += p.len() as u64;
+            }
+            let first_row = starts.first().copied().unwrap_or(0);
+            let _ = first_row;
+            mine.iter()
+                .map(|&v| {
+                    let row = v & 0xFFFF_FFFF;
+                    let k = starts.partition_point(|&s| s <= row) - 1;
+                    (k as u32, (row - starts[k]) as u32)
+                })
+                .collect()
+        }
+    };
     let first = inputs
         .first()
         .ok_or_else(|| Error::InvalidArgument("shuffle of a frame without partitions".into()))?;

@@ -33,6 +33,8 @@ struct State {
     error: Option<Error>,
     /// Tasks run by each worker, by worker number.
     per_worker: BTreeMap<usize, usize>,
+    /// Time spent in tasks of each kind.
+    seconds_per_kind: BTreeMap<&'static str, f64>,
     next_worker: usize,
 }
 
@@ -54,10 +56,12 @@ pub struct RunHandle {
 }
 
 /// Counts of a finished (or running) computation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunStats {
     /// Tasks run by each worker, in the order workers joined.
     pub tasks_per_worker: Vec<usize>,
+    /// Seconds spent in tasks of each kind, summed over workers.
+    pub seconds_per_kind: BTreeMap<&'static str, f64>,
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -126,6 +130,7 @@ impl RunHandle {
                 done: 0,
                 error: None,
                 per_worker: BTreeMap::new(),
+                seconds_per_kind: BTreeMap::new(),
                 next_worker: 0,
             }),
             changed: Condvar::new(),
@@ -179,12 +184,10 @@ impl RunHandle {
 
     /// Tasks run by each worker so far.
     pub fn stats(&self) -> RunStats {
+        let state = lock(&self.shared.state);
         RunStats {
-            tasks_per_worker: lock(&self.shared.state)
-                .per_worker
-                .values()
-                .copied()
-                .collect(),
+            tasks_per_worker: state.per_worker.values().copied().collect(),
+            seconds_per_kind: state.seconds_per_kind.clone(),
         }
     }
 
@@ -204,6 +207,7 @@ impl RunHandle {
         }
         let stats = RunStats {
             tasks_per_worker: state.per_worker.values().copied().collect(),
+            seconds_per_kind: state.seconds_per_kind.clone(),
         };
         if let Some(e) = state.error.take() {
             return Err(e);
@@ -249,6 +253,7 @@ fn work(shared: &Shared, worker: usize) {
             }
         };
         let task = &shared.graph.tasks[id];
+        let started = std::time::Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             run_task(task, &inputs, &shared.context)
         }))
@@ -267,6 +272,8 @@ fn work(shared: &Shared, worker: usize) {
         });
         drop(inputs);
         let mut state = lock(&shared.state);
+        *state.seconds_per_kind.entry(task.kind.name()).or_default() +=
+            started.elapsed().as_secs_f64();
         match outcome {
             Err(e) => {
                 if state.error.is_none() {

@@ -290,21 +290,40 @@ impl LazyFrame {
         npartitions: usize,
         options: &ExecuteOptions,
     ) -> Result<GeoFrame> {
+        self.spatial_shuffle_lazy(method, npartitions)?
+            .collect(options)
+    }
+
+    /// The plan of a spatial shuffle, not computed: keys per input partition, one ordering
+    /// task, one gather task per output partition. Its partition bounds are unknown until
+    /// computed, so a join planned on it considers every partition pair; prefer
+    /// [`LazyFrame::spatial_shuffle`] before a join.
+    pub fn spatial_shuffle_lazy(
+        &self,
+        method: ShuffleMethod,
+        npartitions: usize,
+    ) -> Result<LazyFrame> {
         if npartitions == 0 {
             return Err(Error::InvalidArgument(
                 "npartitions must be at least 1".into(),
             ));
         }
         let rows: u64 = self.known_rows()?;
+        if rows >= u64::from(u32::MAX) {
+            return Err(Error::InvalidArgument(format!(
+                "spatial_shuffle handles fewer than 2^32 rows, not {rows}"
+            )));
+        }
         let sizes = shuffle::split_sizes(rows as usize, npartitions);
+        let everywhere = Rect::new((f64::MIN, f64::MIN), (f64::MAX, f64::MAX));
         let parts = sizes
             .iter()
             .map(|&s| PartMeta {
                 rows: s as u64,
-                bounds: None,
+                bounds: Some(everywhere),
             })
             .collect();
-        LazyFrame {
+        Ok(LazyFrame {
             schema: self.schema.clone(),
             geometry_column: self.geometry_column,
             crs: self.crs.clone(),
@@ -314,8 +333,7 @@ impl LazyFrame {
                 method,
                 sizes,
             }),
-        }
-        .collect(options)
+        })
     }
 
     fn known_rows(&self) -> Result<u64> {
@@ -560,11 +578,12 @@ impl Compiler {
                     },
                     None,
                     Some(sizes.iter().sum::<usize>() as u64),
-                    keys,
+                    keys.clone(),
                 );
                 (0..sizes.len())
                     .map(|k| {
                         let mut deps = vec![plan];
+                        deps.extend(&keys);
                         deps.extend(&inputs);
                         self.graph.push(
                             TaskKind::ShuffleGather { output: k },

@@ -44,7 +44,7 @@ pub(crate) enum Value {
     Partition(Partition),
     Count(u64),
     Keys(shuffle::Keys),
-    Order(Vec<Vec<(u32, u32)>>),
+    Plan(shuffle::ShufflePlan),
     Index(Indexed),
     Pairs(Vec<(u64, u64)>),
 }
@@ -133,20 +133,26 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
                     _ => Err(wrong(task, "something other than keys")),
                 })
                 .collect::<Result<Vec<_>>>()?;
-            Value::Order(shuffle::plan_order(&keys, *method, sizes))
+            Value::Plan(shuffle::plan(&keys, *method, sizes))
         }
         TaskKind::ShuffleGather { output } => {
-            let Value::Order(order) = inputs[0].as_ref() else {
-                return Err(wrong(task, "no shuffle order"));
+            // Inputs: the plan, then each input partition's keys, then the partitions.
+            let Value::Plan(plan) = inputs[0].as_ref() else {
+                return Err(wrong(task, "no shuffle plan"));
             };
-            let parts = inputs[1..]
+            let k = (inputs.len() - 1) / 2;
+            let keys = inputs[1..=k]
+                .iter()
+                .map(|v| match v.as_ref() {
+                    Value::Keys(keys) => Ok(keys),
+                    _ => Err(wrong(task, "something other than keys")),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let parts = inputs[1 + k..]
                 .iter()
                 .map(|v| partition(task, v))
                 .collect::<Result<Vec<_>>>()?;
-            let rows = order
-                .get(*output)
-                .ok_or_else(|| wrong(task, "an order without this output"))?;
-            Value::Partition(shuffle::gather(&parts, rows)?)
+            Value::Partition(shuffle::gather(plan, &keys, &parts, *output)?)
         }
         TaskKind::BuildIndex { first_row } => {
             let p = partition(task, &inputs[0])?;
