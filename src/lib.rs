@@ -34,3 +34,8 @@ pub use crs::Crs;
 pub use error::{Error, Result};
 pub use frame::{GeoFrame, DEFAULT_GEOMETRY_COLUMN};
 pub use partition::Partition;
+
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -170,9 +170,12 @@ impl Graph {
     /// The graph in Graphviz DOT: one node per task labelled with its kind, partition and
     /// rows; one edge per dependency; outputs drawn with a double border.
     pub fn to_dot(&self) -> String {
-        let mut out = String::from("digraph geoframe {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\", fontsize=10];\n");
+        let mut out = String::from("digraph geoframe {\n  rankdir=TB;\n  node [shape=box, fontname=\"Helvetica\", fontsize=10];\n");
         for (id, t) in self.tasks.iter().enumerate() {
-            let mut label = format!("{} #{id}", t.kind.name());
+            let mut label = match &t.kind {
+                TaskKind::Scan { source, .. } => format!("scan #{id}\\nsource {source}"),
+                kind => format!("{} #{id}", kind.name()),
+            };
             if let Some(p) = t.partition {
                 let _ = write!(label, "\\npartition {p}");
             }
