@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use geoframe::io::{read_shapefile, write_shapefile, ShapefileOptions};
-use geoframe::join::{sjoin, Predicate};
+use geoframe::join::{sjoin, How, Predicate};
 
 fn benches(c: &mut Criterion) {
     let options = ShapefileOptions::default();
@@ -22,7 +22,7 @@ fn benches(c: &mut Criterion) {
     });
     let counties = read_shapefile("data/us_counties/us_counties.shp", &options).unwrap();
     group.bench_function("sjoin intersects us_counties", |b| {
-        b.iter(|| sjoin(&points, &counties, Predicate::Intersects).unwrap())
+        b.iter(|| sjoin(&points, &counties, How::Inner, Predicate::Intersects).unwrap())
     });
     group.finish();
 }

@@ -13,7 +13,7 @@ use std::time::Instant;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use geoframe::io::{read_shapefile, write_geojson, write_geoparquet, ShapefileOptions};
-use geoframe::join::{sjoin, Predicate};
+use geoframe::join::{sjoin, How, Predicate};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::path::PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "out".into()));
@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let cities = read_shapefile("data/naturalearth_cities/naturalearth_cities.shp", &options)?;
     let countries = read_shapefile("data/naturalearth_lowres/naturalearth_lowres.shp", &options)?;
-    let joined = sjoin(&cities, &countries, Predicate::Within)?;
+    let joined = sjoin(&cities, &countries, How::Inner, Predicate::Within)?;
     let elapsed = t.elapsed();
     let mut per_country: BTreeMap<String, usize> = BTreeMap::new();
     let names = joined.column("name_right")?;
@@ -54,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         geoframe::datagen::uniform_points(1_000_000, geoframe::datagen::DEFAULT_SEED, 100_000)?;
     let gen_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let pairs = sjoin(&points, &counties, Predicate::Intersects)?;
+    let pairs = sjoin(&points, &counties, How::Inner, Predicate::Intersects)?;
     let join_s = t.elapsed().as_secs_f64();
     println!();
     println!(

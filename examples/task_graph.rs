@@ -5,7 +5,7 @@
 //!     cargo run --release --example task_graph -- examples/output
 
 use geoframe::io::{read_shapefile, ShapefileOptions};
-use geoframe::join::Predicate;
+use geoframe::join::{How, Predicate};
 use geoframe::partition::ShuffleMethod;
 use geoframe::plan::{ExecuteOptions, LazyFrame};
 
@@ -21,7 +21,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .spatial_shuffle(ShuffleMethod::Hilbert, 4)?;
     let countries = read_shapefile("data/naturalearth_lowres/naturalearth_lowres.shp", &options)?
         .spatial_shuffle(ShuffleMethod::Hilbert, 4)?;
-    let plan = LazyFrame::from(cities).sjoin(&LazyFrame::from(countries), Predicate::Within)?;
+    let plan = LazyFrame::from(cities).sjoin(
+        &LazyFrame::from(countries),
+        How::Inner,
+        Predicate::Within,
+    )?;
     let graph = plan.graph();
     let dot_path = out.join("join_graph.dot");
     std::fs::write(&dot_path, graph.to_dot())?;

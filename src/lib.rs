@@ -10,11 +10,11 @@
 //!
 //! ```
 //! use geoframe::io::{read_shapefile, ShapefileOptions};
-//! use geoframe::join::{sjoin, Predicate};
+//! use geoframe::join::{sjoin, How, Predicate};
 //!
 //! let cities = read_shapefile("data/naturalearth_cities/naturalearth_cities.shp", &ShapefileOptions::default())?;
 //! let countries = read_shapefile("data/naturalearth_lowres/naturalearth_lowres.shp", &ShapefileOptions::default())?;
-//! let joined = sjoin(&cities, &countries, Predicate::Within)?;
+//! let joined = sjoin(&cities, &countries, How::Inner, Predicate::Within)?;
 //! assert_eq!(joined.len(), 213); // cities that lie inside a country polygon
 //! # Ok::<(), geoframe::Error>(())
 //! ```

@@ -5,7 +5,7 @@ mod common;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use geo::{Contains, Intersects};
-use geoframe::join::{sjoin, Predicate};
+use geoframe::join::{sjoin, How, Predicate};
 
 /// Every (i, j) with `test(a[i], b[j])`, by a nested loop over `geo` predicates.
 fn brute_force(
@@ -46,7 +46,7 @@ fn cities_within_countries_equal_geopandas() {
     for rows in [1, 7, 64, 1000] {
         let cities = common::read("naturalearth_cities/naturalearth_cities.shp", rows);
         let countries = common::read("naturalearth_lowres/naturalearth_lowres.shp", rows);
-        let joined = sjoin(&cities, &countries, Predicate::Within).unwrap();
+        let joined = sjoin(&cities, &countries, How::Inner, Predicate::Within).unwrap();
         assert_eq!(pairs(&joined), expected, "rows per partition {rows}");
         let names: Vec<_> = joined
             .schema()
@@ -69,7 +69,7 @@ fn cities_within_countries_equal_geopandas() {
             ]
         );
         // Contains is the mirror image.
-        let mirrored = sjoin(&countries, &cities, Predicate::Contains).unwrap();
+        let mirrored = sjoin(&countries, &cities, How::Inner, Predicate::Contains).unwrap();
         let mut flipped: Vec<(i64, i64)> =
             pairs(&mirrored).into_iter().map(|(a, b)| (b, a)).collect();
         flipped.sort();
@@ -81,23 +81,23 @@ fn cities_within_countries_equal_geopandas() {
 fn points_in_counties_equal_a_brute_force_loop() {
     let counties = common::counties(200);
     let points = geoframe::datagen::uniform_points(3000, 7, 500).unwrap();
-    let joined = sjoin(&points, &counties, Predicate::Intersects).unwrap();
+    let joined = sjoin(&points, &counties, How::Inner, Predicate::Intersects).unwrap();
     let expected = brute_force(&points, &counties, |p, c| p.intersects(c));
     assert!(expected.len() > 1000);
     assert_eq!(pairs(&joined), expected);
     // Polygons against polygons.
     let states = common::read("us_states/us_states.shp", 10);
-    let sj = sjoin(&counties, &states, Predicate::Intersects).unwrap();
+    let sj = sjoin(&counties, &states, How::Inner, Predicate::Intersects).unwrap();
     assert_eq!(
         pairs(&sj),
         brute_force(&counties, &states, |c, s| c.intersects(s))
     );
-    let contains = sjoin(&states, &counties, Predicate::Contains).unwrap();
+    let contains = sjoin(&states, &counties, How::Inner, Predicate::Contains).unwrap();
     assert_eq!(
         pairs(&contains),
         brute_force(&states, &counties, |s, c| s.contains(c))
     );
-    let within = sjoin(&counties, &states, Predicate::Within).unwrap();
+    let within = sjoin(&counties, &states, How::Inner, Predicate::Within).unwrap();
     assert_eq!(
         pairs(&within),
         brute_force(&counties, &states, geo::Within::is_within)
@@ -110,6 +110,6 @@ fn a_million_points_in_counties_give_the_peers_pair_count() {
     // (../shared/peers/README.md).
     let counties = common::counties(500);
     let points = geoframe::datagen::uniform_points(1_000_000, 42, 100_000).unwrap();
-    let joined = sjoin(&points, &counties, Predicate::Intersects).unwrap();
+    let joined = sjoin(&points, &counties, How::Inner, Predicate::Intersects).unwrap();
     assert_eq!(joined.len(), 534_836);
 }

@@ -14,7 +14,7 @@ use geo::{BoundingRect, Geometry};
 use geoframe::io::{
     scan_geoparquet, scan_shapefile, write_geoparquet, GeoParquetOptions, ShapefileOptions,
 };
-use geoframe::join::Predicate;
+use geoframe::join::{How, Predicate};
 use geoframe::partition::ShuffleMethod;
 use geoframe::plan::{ExecuteOptions, LazyFrame};
 use geoframe::{geometry, Crs, Error, GeoFrame};
@@ -154,7 +154,11 @@ fn same_output_whatever_the_workers_and_partitions() {
                 ),
             }
             let joined = LazyFrame::from(shuffled)
-                .sjoin(&LazyFrame::from(counties.clone()), Predicate::Intersects)
+                .sjoin(
+                    &LazyFrame::from(counties.clone()),
+                    How::Inner,
+                    Predicate::Intersects,
+                )
                 .unwrap()
                 .collect(&options)
                 .unwrap();
@@ -327,7 +331,11 @@ fn join_graph_prunes_pairs_and_draws_as_dot() {
         .spatial_shuffle(ShuffleMethod::Hilbert, 4)
         .unwrap();
     let plan = LazyFrame::from(counties.clone())
-        .sjoin(&LazyFrame::from(states.clone()), Predicate::Intersects)
+        .sjoin(
+            &LazyFrame::from(states.clone()),
+            How::Inner,
+            Predicate::Intersects,
+        )
         .unwrap();
     let graph = plan.graph();
     let kinds = graph.count_by_kind();
@@ -356,7 +364,7 @@ fn join_graph_prunes_pairs_and_draws_as_dot() {
     let joined = plan.collect(&ExecuteOptions::default()).unwrap();
     assert_eq!(
         joined.len(),
-        geoframe::join::sjoin(&counties, &states, Predicate::Intersects)
+        geoframe::join::sjoin(&counties, &states, How::Inner, Predicate::Intersects)
             .unwrap()
             .len()
     );

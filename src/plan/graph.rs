@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::join::Predicate;
+use crate::join::{How, Predicate};
 use crate::partition::ShuffleMethod;
 
 /// Position of a task in its [`Graph`].
@@ -78,14 +78,24 @@ pub enum TaskKind {
         /// First row of the right partition.
         right_first_row: u64,
     },
-    /// Assemble the joined rows of one left partition from its pair results.
+    /// Assemble the output rows of one base partition (left, or right for right joins)
+    /// from its pair results. Dependencies: the base partition, the pair results, then the
+    /// other side's partitions it met.
     JoinMerge {
-        /// First row of the left partition.
-        left_first_row: u64,
-        /// First row of each right partition among the dependencies, in order.
-        right_first_rows: Vec<u64>,
+        /// Which rows are kept.
+        how: How,
+        /// First row of the base partition.
+        base_first_row: u64,
+        /// First row of each other-side partition among the dependencies, in order.
+        other_first_rows: Vec<u64>,
         /// Number of pair results among the dependencies.
         pair_results: usize,
+        /// The output schema, by position among the run's schemas.
+        schema: usize,
+        /// The other side's schema, by position among the run's schemas.
+        other_schema: usize,
+        /// Position of the other side's geometry column.
+        other_geometry: usize,
     },
 }
 

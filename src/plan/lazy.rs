@@ -8,11 +8,11 @@ use geo::Rect;
 
 use super::executor::{ExecuteOptions, RunHandle, RunStats};
 use super::graph::{Graph, TaskId, TaskKind};
-use super::tasks::{join_schema, Context, SourceData, Value};
+use super::tasks::{Context, SourceData, Value};
 use crate::error::{Error, Result};
 use crate::io::geoparquet::GeoParquetSource;
 use crate::io::shapefile::ShapefileSource;
-use crate::join::Predicate;
+use crate::join::{join_schema, How, Predicate};
 use crate::partition::{shuffle, Partition, PartitionIndex, ShuffleMethod};
 use crate::{geometry, Crs, GeoFrame};
 
@@ -40,10 +40,14 @@ enum Node {
         sizes: Vec<usize>,
     },
     Join {
-        left: LazyFrame,
-        right: LazyFrame,
+        /// The side whose rows the output follows (left, or right for right joins).
+        base: LazyFrame,
+        other: LazyFrame,
+        /// The predicate as `base <predicate> other`.
         predicate: Predicate,
-        /// For each output partition: its left partition and the right partitions it meets.
+        how: How,
+        /// For each output partition: its base partition and the other side's partitions
+        /// it meets.
         groups: Vec<(usize, Vec<usize>)>,
     },
 }
@@ -55,13 +59,13 @@ enum Node {
 ///
 /// ```
 /// use geoframe::io::{scan_shapefile, ShapefileOptions};
-/// use geoframe::join::Predicate;
+/// use geoframe::join::{How, Predicate};
 /// use geoframe::plan::ExecuteOptions;
 ///
 /// let options = ShapefileOptions { rows_per_partition: 50, ..Default::default() };
 /// let cities = scan_shapefile("data/naturalearth_cities/naturalearth_cities.shp", &options)?;
 /// let countries = scan_shapefile("data/naturalearth_lowres/naturalearth_lowres.shp", &options)?;
-/// let joined = cities.sjoin(&countries, Predicate::Within)?;
+/// let joined = cities.sjoin(&countries, How::Inner, Predicate::Within)?;
 /// println!("{}", joined.to_dot()); // the task graph, in Graphviz DOT
 /// let frame = joined.collect(&ExecuteOptions { workers: 2, progress: false })?;
 /// assert_eq!(frame.len(), 213);
@@ -227,10 +231,10 @@ impl LazyFrame {
         })
     }
 
-    /// Inner spatial join with `right` (see [`crate::join::sjoin`]). The candidate
-    /// partition pairs are fixed now, from the two sides' partition R-trees; only those
-    /// pairs become tasks.
-    pub fn sjoin(&self, right: &LazyFrame, predicate: Predicate) -> Result<LazyFrame> {
+    /// Spatial join with `right` (see [`crate::join::sjoin`]). The candidate partition
+    /// pairs are fixed now, from the two sides' partition R-trees (boxes grown by the
+    /// distance of `DWithin`); only those pairs become tasks.
+    pub fn sjoin(&self, right: &LazyFrame, how: How, predicate: Predicate) -> Result<LazyFrame> {
         match (&self.crs, &right.crs) {
             (Some(a), Some(b)) if !a.equivalent(b) => {
                 return Err(Error::InvalidArgument(format!(
@@ -244,38 +248,70 @@ impl LazyFrame {
             }
             _ => {}
         }
-        let left_index =
-            PartitionIndex::new(&self.parts.iter().map(|p| p.bounds).collect::<Vec<_>>());
-        let right_index =
-            PartitionIndex::new(&right.parts.iter().map(|p| p.bounds).collect::<Vec<_>>());
-        let mut by_left: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        for (l, r) in left_index.intersecting_pairs(&right_index) {
-            if self.parts[l].rows > 0 && right.parts[r].rows > 0 {
-                by_left.entry(l).or_default().push(r);
+        if let Predicate::DWithin(d) = predicate {
+            if !(d >= 0.0 && d.is_finite()) {
+                return Err(Error::InvalidArgument(format!(
+                    "dwithin distance must be finite and >= 0, not {d}"
+                )));
             }
         }
-        let groups: Vec<(usize, Vec<usize>)> = by_left.into_iter().collect();
+        let (base, other, predicate) = match how {
+            How::Right => (right, self, predicate.converse()),
+            _ => (self, right, predicate),
+        };
+        let reach = predicate.reach();
+        let grown: Vec<Option<Rect>> = base
+            .parts
+            .iter()
+            .map(|p| {
+                p.bounds.map(|b| {
+                    Rect::new(
+                        (b.min().x - reach, b.min().y - reach),
+                        (b.max().x + reach, b.max().y + reach),
+                    )
+                })
+            })
+            .collect();
+        let base_index = PartitionIndex::new(&grown);
+        let other_index =
+            PartitionIndex::new(&other.parts.iter().map(|p| p.bounds).collect::<Vec<_>>());
+        let mut by_base: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        if how != How::Inner {
+            for (k, p) in base.parts.iter().enumerate() {
+                if p.rows > 0 {
+                    by_base.insert(k, Vec::new());
+                }
+            }
+        }
+        for (b, o) in base_index.intersecting_pairs(&other_index) {
+            if base.parts[b].rows > 0 && other.parts[o].rows > 0 {
+                by_base.entry(b).or_default().push(o);
+            }
+        }
+        let groups: Vec<(usize, Vec<usize>)> = by_base.into_iter().collect();
         let parts = groups
             .iter()
-            .map(|(l, _)| PartMeta {
+            .map(|(b, _)| PartMeta {
                 rows: 0, // unknown until computed; nothing downstream relies on it
-                bounds: self.parts[*l].bounds,
+                bounds: base.parts[*b].bounds,
             })
             .collect();
         Ok(LazyFrame {
             schema: join_schema(
-                &self.schema,
-                self.geometry_column,
-                &right.schema,
-                right.geometry_column,
+                &base.schema,
+                base.geometry_column,
+                &other.schema,
+                other.geometry_column,
+                how,
             ),
-            geometry_column: self.geometry_column,
-            crs: self.crs.clone(),
+            geometry_column: base.geometry_column,
+            crs: base.crs.clone(),
             parts: Arc::new(parts),
             node: Arc::new(Node::Join {
-                left: self.clone(),
-                right: right.clone(),
+                base: base.clone(),
+                other: other.clone(),
                 predicate,
+                how,
                 groups,
             }),
         })
@@ -595,49 +631,58 @@ impl Compiler {
                     .collect()
             }
             Node::Join {
-                left,
-                right,
+                base,
+                other,
                 predicate,
+                how,
                 groups,
             } => {
-                let lefts = self.emit(left);
-                let rights = self.emit(right);
-                let left_first: Vec<u64> = prefix(&left.parts);
-                let right_first: Vec<u64> = prefix(&right.parts);
+                let bases = self.emit(base);
+                let others = self.emit(other);
+                let base_first: Vec<u64> = prefix(&base.parts);
+                let other_first: Vec<u64> = prefix(&other.parts);
+                let schema = self.context.schemas.len();
+                self.context.schemas.push(frame.schema.clone());
+                let other_schema = self.context.schemas.len();
+                self.context.schemas.push(other.schema.clone());
                 let mut indexes: BTreeMap<usize, TaskId> = BTreeMap::new();
                 let mut out = Vec::with_capacity(groups.len());
-                for (k, (l, rs)) in groups.iter().enumerate() {
-                    let mut pair_tasks = Vec::with_capacity(rs.len());
-                    for &r in rs {
-                        let index = *indexes.entry(r).or_insert_with(|| {
+                for (k, (b, os)) in groups.iter().enumerate() {
+                    let mut pair_tasks = Vec::with_capacity(os.len());
+                    for &o in os {
+                        let index = *indexes.entry(o).or_insert_with(|| {
                             self.graph.push(
                                 TaskKind::BuildIndex {
-                                    first_row: right_first[r],
+                                    first_row: other_first[o],
                                 },
-                                Some(r),
-                                Some(right.parts[r].rows),
-                                vec![rights[r]],
+                                Some(o),
+                                Some(other.parts[o].rows),
+                                vec![others[o]],
                             )
                         });
                         pair_tasks.push(self.graph.push(
                             TaskKind::JoinPair {
                                 predicate: *predicate,
-                                left_first_row: left_first[*l],
-                                right_first_row: right_first[r],
+                                left_first_row: base_first[*b],
+                                right_first_row: other_first[o],
                             },
-                            Some(*l),
+                            Some(*b),
                             None,
-                            vec![lefts[*l], index],
+                            vec![bases[*b], index],
                         ));
                     }
-                    let mut deps = vec![lefts[*l]];
+                    let mut deps = vec![bases[*b]];
                     deps.extend(&pair_tasks);
-                    deps.extend(rs.iter().map(|&r| rights[r]));
+                    deps.extend(os.iter().map(|&o| others[o]));
                     out.push(self.graph.push(
                         TaskKind::JoinMerge {
-                            left_first_row: left_first[*l],
-                            right_first_rows: rs.iter().map(|&r| right_first[r]).collect(),
+                            how: *how,
+                            base_first_row: base_first[*b],
+                            other_first_rows: os.iter().map(|&o| other_first[o]).collect(),
                             pair_results: pair_tasks.len(),
+                            schema,
+                            other_schema,
+                            other_geometry: other.geometry_column,
                         },
                         Some(k),
                         None,

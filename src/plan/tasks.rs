@@ -2,15 +2,13 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Int64Array, RecordBatch, UInt64Array};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use geo::{BoundingRect, Geometry};
-use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{RTree, AABB};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::SchemaRef;
 
 use super::graph::{Task, TaskKind};
 use crate::error::{Error, Result};
 use crate::io::shapefile::ShapefileSource;
+use crate::join;
 use crate::partition::{shuffle, Partition};
 use crate::{geometry, Crs, GeoFrame};
 
@@ -27,16 +25,12 @@ pub(crate) enum SourceData {
     GeoParquet(Arc<crate::io::geoparquet::GeoParquetSource>),
 }
 
-/// What a run needs besides the graph: the data behind its sources.
+/// What a run needs besides the graph: the data behind its sources, and the schemas that
+/// join tasks refer to by position.
 #[derive(Default)]
 pub(crate) struct Context {
     pub sources: Vec<Arc<SourceData>>,
-}
-
-/// One right partition decoded, with an R-tree over its geometry boxes.
-pub(crate) struct Indexed {
-    pub geometries: Vec<Option<Geometry>>,
-    pub tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+    pub schemas: Vec<SchemaRef>,
 }
 
 /// The result of a task.
@@ -45,7 +39,7 @@ pub(crate) enum Value {
     Count(u64),
     Keys(shuffle::Keys),
     Plan(shuffle::ShufflePlan),
-    Index(Indexed),
+    Index(join::Indexed),
     Pairs(Vec<(u64, u64)>),
 }
 
@@ -156,7 +150,7 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
         }
         TaskKind::BuildIndex { first_row } => {
             let p = partition(task, &inputs[0])?;
-            Value::Index(build_index(p, *first_row)?)
+            Value::Index(join::build_index(p, *first_row)?)
         }
         TaskKind::JoinPair {
             predicate,
@@ -167,31 +161,24 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
             let Value::Index(right) = inputs[1].as_ref() else {
                 return Err(wrong(task, "no index"));
             };
-            let geoms = left.geometries(*left_first_row)?;
-            let mut found = Vec::new();
-            for (i, g) in geoms.iter().enumerate() {
-                let Some(g) = g else { continue };
-                let Some(b) = g.bounding_rect() else { continue };
-                let env = AABB::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]);
-                for cand in right.tree.locate_in_envelope_intersecting(&env) {
-                    if let Some(rg) = &right.geometries[cand.data] {
-                        if predicate.test(g, rg) {
-                            found.push((
-                                left_first_row + i as u64,
-                                right_first_row + cand.data as u64,
-                            ));
-                        }
-                    }
-                }
-            }
-            Value::Pairs(found)
+            Value::Pairs(join::join_pair(
+                left,
+                *left_first_row,
+                right,
+                *right_first_row,
+                *predicate,
+            )?)
         }
         TaskKind::JoinMerge {
-            left_first_row,
-            right_first_rows,
+            how,
+            base_first_row,
+            other_first_rows,
             pair_results,
+            schema,
+            other_schema,
+            other_geometry,
         } => {
-            let left = partition(task, &inputs[0])?;
+            let base = partition(task, &inputs[0])?;
             let mut pairs: Vec<(u64, u64)> = Vec::new();
             for v in &inputs[1..1 + pair_results] {
                 match v.as_ref() {
@@ -200,16 +187,28 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
                 }
             }
             pairs.sort_unstable();
-            let rights = inputs[1 + pair_results..]
+            let others = inputs[1 + pair_results..]
                 .iter()
                 .map(|v| partition(task, v))
                 .collect::<Result<Vec<_>>>()?;
-            Value::Partition(merge_join(
-                left,
-                *left_first_row,
-                &rights,
-                right_first_rows,
+            let schema = ctx
+                .schemas
+                .get(*schema)
+                .ok_or_else(|| wrong(task, "an unknown schema"))?;
+            let other_schema = ctx
+                .schemas
+                .get(*other_schema)
+                .ok_or_else(|| wrong(task, "an unknown schema"))?;
+            Value::Partition(join::merge(
+                schema,
+                base,
+                *base_first_row,
+                &others,
+                other_first_rows,
+                other_schema,
+                *other_geometry,
                 &pairs,
+                *how,
             )?)
         }
     })
@@ -237,119 +236,4 @@ fn reproject_partition(p: &Partition, proj: &proj::Proj, first_row: u64) -> Resu
     columns[geometry_column] = Arc::new(array);
     let batch = RecordBatch::try_new(p.batch().schema(), columns)?;
     Partition::new(batch, geometry_column, first_row)
-}
-
-fn build_index(p: &Partition, first_row: u64) -> Result<Indexed> {
-    let geometries = p.geometries(first_row)?;
-    let boxes = geometries
-        .iter()
-        .enumerate()
-        .filter_map(|(i, g)| {
-            let r = g.as_ref()?.bounding_rect()?;
-            Some(GeomWithData::new(
-                Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                i,
-            ))
-        })
-        .collect();
-    Ok(Indexed {
-        geometries,
-        tree: RTree::bulk_load(boxes),
-    })
-}
-
-/// The columns of a join's output: left's columns (its geometry kept), `index_left`,
-/// `index_right`, then right's attributes; clashing names get `_left` / `_right`.
-pub(crate) fn join_schema(
-    left: &Schema,
-    left_geometry: usize,
-    right: &Schema,
-    right_geometry: usize,
-) -> SchemaRef {
-    let right_attrs: Vec<&Field> = right
-        .fields()
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| i != right_geometry)
-        .map(|(_, f)| f.as_ref())
-        .collect();
-    let mut fields: Vec<Field> = Vec::new();
-    for (i, f) in left.fields().iter().enumerate() {
-        let clash = i != left_geometry && right_attrs.iter().any(|r| r.name() == f.name());
-        let name = if clash {
-            format!("{}_left", f.name())
-        } else {
-            f.name().clone()
-        };
-        fields.push(f.as_ref().clone().with_name(name));
-    }
-    fields.push(Field::new("index_left", DataType::Int64, false));
-    fields.push(Field::new("index_right", DataType::Int64, false));
-    for f in right_attrs {
-        let clash = left.fields().iter().any(|l| l.name() == f.name())
-            || f.name() == "index_left"
-            || f.name() == "index_right";
-        let name = if clash {
-            format!("{}_right", f.name())
-        } else {
-            f.name().clone()
-        };
-        fields.push(f.clone().with_name(name));
-    }
-    Arc::new(Schema::new(fields))
-}
-
-fn merge_join(
-    left: &Partition,
-    left_first_row: u64,
-    rights: &[&Partition],
-    right_first_rows: &[u64],
-    pairs: &[(u64, u64)],
-) -> Result<Partition> {
-    let left_geometry = left.geometry_column_index();
-    let right0 = rights
-        .first()
-        .ok_or_else(|| Error::InvalidArgument("join merge without right partitions".into()))?;
-    let right_geometry = right0.geometry_column_index();
-    let schema = join_schema(
-        &left.batch().schema(),
-        left_geometry,
-        &right0.batch().schema(),
-        right_geometry,
-    );
-    let local = UInt64Array::from_iter_values(pairs.iter().map(|&(a, _)| a - left_first_row));
-    let mut columns: Vec<ArrayRef> = left
-        .batch()
-        .columns()
-        .iter()
-        .map(|c| arrow_select::take::take(c.as_ref(), &local, None))
-        .collect::<std::result::Result<_, _>>()?;
-    columns.push(Arc::new(Int64Array::from_iter_values(
-        pairs.iter().map(|&(a, _)| a as i64),
-    )));
-    columns.push(Arc::new(Int64Array::from_iter_values(
-        pairs.iter().map(|&(_, b)| b as i64),
-    )));
-    // Right rows by (right partition, row in it), found from the global right row.
-    let locate = |row: u64| -> (usize, usize) {
-        let k = right_first_rows.partition_point(|&f| f <= row) - 1;
-        (k, (row - right_first_rows[k]) as usize)
-    };
-    let indices: Vec<(usize, usize)> = pairs.iter().map(|&(_, b)| locate(b)).collect();
-    for c in 0..right0.batch().num_columns() {
-        if c == right_geometry {
-            continue;
-        }
-        let arrays: Vec<&dyn arrow_array::Array> = rights
-            .iter()
-            .map(|r| r.batch().column(c).as_ref())
-            .collect();
-        columns.push(arrow_select::interleave::interleave(&arrays, &indices)?);
-    }
-    let batch = RecordBatch::try_new(schema, columns)?;
-    let bounds = geometry::array_bounds(geometry::as_wkb_array(
-        batch.column(left_geometry),
-        "geometry",
-    )?)?;
-    Ok(Partition::with_bounds(batch, left_geometry, bounds))
 }

@@ -1,0 +1,236 @@
+//! The work inside one partition pair, and assembling a left partition's output.
+
+use std::sync::Arc;
+
+use arrow_array::{new_null_array, Array, ArrayRef, Int64Array, RecordBatch, UInt64Array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use geo::{BoundingRect, Geometry};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+
+use super::prepared::PreparedPolygon;
+use super::{How, Predicate};
+use crate::error::{Error, Result};
+use crate::geometry;
+use crate::partition::Partition;
+
+/// One right partition decoded once, its polygons prepared, with an R-tree over the boxes
+/// of its geometries: shared by every pair task that meets this partition.
+pub(crate) struct Indexed {
+    geometries: Vec<Option<Geometry>>,
+    prepared: Vec<Option<PreparedPolygon>>,
+    tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+}
+
+pub(crate) fn build_index(p: &Partition, first_row: u64) -> Result<Indexed> {
+    let geometries = p.geometries(first_row)?;
+    let prepared = geometries
+        .iter()
+        .map(|g| g.as_ref().and_then(PreparedPolygon::new))
+        .collect();
+    let boxes = geometries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, g)| {
+            let r = g.as_ref()?.bounding_rect()?;
+            Some(GeomWithData::new(
+                Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                i,
+            ))
+        })
+        .collect();
+    Ok(Indexed {
+        geometries,
+        prepared,
+        tree: RTree::bulk_load(boxes),
+    })
+}
+
+/// The matching (left row, right row) pairs of one partition pair, in global row numbers.
+/// Points on the left skip decoding: their coordinates are read from the WKB and tested
+/// against the prepared right polygons.
+pub(crate) fn join_pair(
+    left: &Partition,
+    left_first_row: u64,
+    right: &Indexed,
+    right_first_row: u64,
+    predicate: Predicate,
+) -> Result<Vec<(u64, u64)>> {
+    let reach = predicate.reach();
+    let array = left.geometry_array();
+    let mut found = Vec::new();
+    for i in 0..array.len() {
+        if array.is_null(i) {
+            continue;
+        }
+        let bytes = array.value(i);
+        let row = left_first_row + i as u64;
+        if let Some((x, y)) = geometry::point_xy(bytes) {
+            let env = AABB::from_corners([x - reach, y - reach], [x + reach, y + reach]);
+            for cand in right.tree.locate_in_envelope_intersecting(&env) {
+                let j = cand.data;
+                if let Some(rg) = &right.geometries[j] {
+                    if predicate.test_point(x, y, rg, right.prepared[j].as_ref()) {
+                        found.push((row, right_first_row + j as u64));
+                    }
+                }
+            }
+            continue;
+        }
+        let g = geometry::from_wkb(bytes, row)?;
+        let Some(b) = g.bounding_rect() else { continue };
+        let env = AABB::from_corners(
+            [b.min().x - reach, b.min().y - reach],
+            [b.max().x + reach, b.max().y + reach],
+        );
+        for cand in right.tree.locate_in_envelope_intersecting(&env) {
+            if let Some(rg) = &right.geometries[cand.data] {
+                if predicate.test(&g, rg) {
+                    found.push((row, right_first_row + cand.data as u64));
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The output columns of a join whose rows follow `base` (left for inner and left joins,
+/// right for right joins): base's columns (its geometry kept), `index_left` and
+/// `index_right`, then the other side's attributes. Names that clash get `_left` /
+/// `_right` suffixes as in GeoPandas.
+pub(crate) fn join_schema(
+    base: &Schema,
+    base_geometry: usize,
+    other: &Schema,
+    other_geometry: usize,
+    how: How,
+) -> SchemaRef {
+    let (base_suffix, other_suffix) = if how == How::Right {
+        ("_right", "_left")
+    } else {
+        ("_left", "_right")
+    };
+    let other_attrs: Vec<&Field> = other
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != other_geometry)
+        .map(|(_, f)| f.as_ref())
+        .collect();
+    let mut fields: Vec<Field> = Vec::new();
+    for (i, f) in base.fields().iter().enumerate() {
+        let clash = i != base_geometry && other_attrs.iter().any(|r| r.name() == f.name());
+        let name = if clash {
+            format!("{}{base_suffix}", f.name())
+        } else {
+            f.name().clone()
+        };
+        fields.push(f.as_ref().clone().with_name(name));
+    }
+    fields.push(Field::new("index_left", DataType::Int64, how == How::Right));
+    fields.push(Field::new("index_right", DataType::Int64, how == How::Left));
+    for f in other_attrs {
+        let clash = base.fields().iter().any(|l| l.name() == f.name())
+            || f.name() == "index_left"
+            || f.name() == "index_right";
+        let name = if clash {
+            format!("{}{other_suffix}", f.name())
+        } else {
+            f.name().clone()
+        };
+        fields.push(f.clone().with_name(name).with_nullable(true));
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// The output rows of one base partition: its matches in (base row, other row) order and,
+/// for outer joins, each unmatched base row once with nulls on the other side.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn merge(
+    schema: &SchemaRef,
+    base: &Partition,
+    base_first_row: u64,
+    others: &[&Partition],
+    other_first_rows: &[u64],
+    other_schema: &Schema,
+    other_geometry: usize,
+    pairs: &[(u64, u64)],
+    how: How,
+) -> Result<Partition> {
+    let base_geometry = base.geometry_column_index();
+    // (row in base partition, other row) for every output row; `None`: no match.
+    let mut rows: Vec<(u64, Option<u64>)> = Vec::with_capacity(pairs.len());
+    if how == How::Inner {
+        rows.extend(pairs.iter().map(|&(a, b)| (a - base_first_row, Some(b))));
+    } else {
+        let mut next = pairs.iter().peekable();
+        for r in 0..base.len() as u64 {
+            let mut matched = false;
+            while let Some(&&(a, b)) = next.peek() {
+                if a - base_first_row != r {
+                    break;
+                }
+                rows.push((r, Some(b)));
+                matched = true;
+                next.next();
+            }
+            if !matched {
+                rows.push((r, None));
+            }
+        }
+    }
+    let local = UInt64Array::from_iter_values(rows.iter().map(|&(a, _)| a));
+    let mut columns: Vec<ArrayRef> = base
+        .batch()
+        .columns()
+        .iter()
+        .map(|c| arrow_select::take::take(c.as_ref(), &local, None))
+        .collect::<std::result::Result<_, _>>()?;
+    let base_index =
+        Int64Array::from_iter_values(rows.iter().map(|&(a, _)| (a + base_first_row) as i64));
+    let other_index: Int64Array = rows.iter().map(|&(_, b)| b.map(|b| b as i64)).collect();
+    if how == How::Right {
+        columns.push(Arc::new(other_index));
+        columns.push(Arc::new(base_index));
+    } else {
+        columns.push(Arc::new(base_index));
+        columns.push(Arc::new(other_index));
+    }
+    // Other-side rows by (partition, row in it); unmatched rows point at a one-row null
+    // array appended after the partitions.
+    let null_source = others.len();
+    let locate = |row: Option<u64>| -> (usize, usize) {
+        match row {
+            None => (null_source, 0),
+            Some(row) => {
+                let k = other_first_rows
+                    .partition_point(|&f| f <= row)
+                    .saturating_sub(1);
+                (
+                    k,
+                    (row - other_first_rows.get(k).copied().unwrap_or(0)) as usize,
+                )
+            }
+        }
+    };
+    let indices: Vec<(usize, usize)> = rows.iter().map(|&(_, b)| locate(b)).collect();
+    for (c, field) in other_schema.fields().iter().enumerate() {
+        if c == other_geometry {
+            continue;
+        }
+        let nulls = new_null_array(field.data_type(), 1);
+        let mut arrays: Vec<&dyn Array> = others
+            .iter()
+            .map(|p| p.batch().column(c).as_ref())
+            .collect();
+        arrays.push(nulls.as_ref());
+        columns.push(arrow_select::interleave::interleave(&arrays, &indices)?);
+    }
+    let batch = RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| Error::InvalidArgument(format!("join output: {e}")))?;
+    let bounds = geometry::array_bounds(geometry::as_wkb_array(
+        batch.column(base_geometry),
+        "geometry",
+    )?)?;
+    Ok(Partition::with_bounds(batch, base_geometry, bounds))
+}

@@ -1,0 +1,110 @@
+//! Spatial predicates, with the DE-9IM meanings GEOS and GeoPandas give them.
+
+use geo::algorithm::coordinate_position::CoordPos;
+use geo::{Distance, Euclidean, Geometry, Intersects, Relate};
+use serde::{Deserialize, Serialize};
+
+use super::prepared::PreparedPolygon;
+
+/// The relation a joined pair must satisfy: `left <predicate> right`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Predicate {
+    /// The geometries share at least one point.
+    Intersects,
+    /// Left lies in right, and their interiors meet.
+    Within,
+    /// Right lies in left, and their interiors meet.
+    Contains,
+    /// No point of right lies outside left.
+    Covers,
+    /// No point of left lies outside right.
+    CoveredBy,
+    /// The geometries meet only on their boundaries.
+    Touches,
+    /// The interiors meet in a part of lower dimension than the larger input (a line through
+    /// a polygon, two lines crossing at a point).
+    Crosses,
+    /// Same dimension, interiors meet, and neither covers the other.
+    Overlaps,
+    /// Topologically equal: the same set of points.
+    Equals,
+    /// The Euclidean distance is at most the given value (in CRS units).
+    DWithin(f64),
+}
+
+impl Predicate {
+    /// The predicate with sides swapped: `a P b` if and only if `b P.converse() a`.
+    pub fn converse(self) -> Predicate {
+        match self {
+            Predicate::Within => Predicate::Contains,
+            Predicate::Contains => Predicate::Within,
+            Predicate::Covers => Predicate::CoveredBy,
+            Predicate::CoveredBy => Predicate::Covers,
+            other => other,
+        }
+    }
+
+    /// How far a right geometry's box may lie from a left geometry's box and still match.
+    pub(crate) fn reach(self) -> f64 {
+        match self {
+            Predicate::DWithin(d) => d.max(0.0),
+            _ => 0.0,
+        }
+    }
+
+    /// Whether `left <self> right`, exactly.
+    pub fn test(self, left: &Geometry, right: &Geometry) -> bool {
+        match self {
+            Predicate::Intersects => left.intersects(right),
+            Predicate::DWithin(d) => Euclidean.distance(left, right) <= d,
+            _ => {
+                let m = left.relate(right);
+                match self {
+                    Predicate::Within => m.is_within(),
+                    Predicate::Contains => m.is_contains(),
+                    Predicate::Covers => m.is_covers(),
+                    Predicate::CoveredBy => m.is_coveredby(),
+                    Predicate::Touches => m.is_touches(),
+                    Predicate::Crosses => m.is_crosses(),
+                    Predicate::Overlaps => m.is_overlaps(),
+                    Predicate::Equals => m.is_equal_topo(),
+                    Predicate::Intersects | Predicate::DWithin(_) => unreachable!("handled above"),
+                }
+            }
+        }
+    }
+
+    /// `point <self> polygon`, from where the point lies relative to the polygon; `None`
+    /// when the predicate needs more than that (`DWithin`).
+    pub(crate) fn point_polygon(self, position: CoordPos) -> Option<bool> {
+        Some(match self {
+            Predicate::Intersects | Predicate::CoveredBy => position != CoordPos::Outside,
+            Predicate::Within => position == CoordPos::Inside,
+            Predicate::Touches => position == CoordPos::OnBoundary,
+            // A point never contains, covers, crosses, overlaps or equals a polygon.
+            Predicate::Contains
+            | Predicate::Covers
+            | Predicate::Crosses
+            | Predicate::Overlaps
+            | Predicate::Equals => false,
+            Predicate::DWithin(_) => return None,
+        })
+    }
+
+    /// `left <self> right` for a point on the left, using the right polygon's prepared
+    /// edges when there are any.
+    pub(crate) fn test_point(
+        self,
+        x: f64,
+        y: f64,
+        right: &Geometry,
+        prepared: Option<&PreparedPolygon>,
+    ) -> bool {
+        if let Some(prepared) = prepared {
+            if let Some(answer) = self.point_polygon(prepared.position(x, y)) {
+                return answer;
+            }
+        }
+        self.test(&Geometry::Point(geo::Point::new(x, y)), right)
+    }
+}

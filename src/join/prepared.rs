@@ -1,0 +1,173 @@
+//! Polygons prepared for many point tests: every ring edge bucketed into horizontal bands,
+//! so a point looks only at the few edges of its band instead of walking all edges.
+//!
+//! The test counts ray crossings over all rings (even-odd), as GEOS's indexed
+//! point-in-area locator does for the prepared polygons GeoPandas' join uses, with geo's
+//! robust orientation predicate deciding on which side of an edge the point lies; a point
+//! on an edge is on the boundary.
+
+use geo::algorithm::coordinate_position::CoordPos;
+use geo::kernels::{Kernel, Orientation, RobustKernel};
+use geo::{Coord, Geometry, LineString, Rect};
+
+/// A polygon or multipolygon ready for fast point location.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedPolygon {
+    bbox: Rect,
+    band_scale: f64,
+    /// Start of each band's edges in `edges`; one more entry than there are bands.
+    band_starts: Vec<u32>,
+    edges: Vec<(Coord, Coord)>,
+}
+
+impl PreparedPolygon {
+    /// Prepares polygons and multipolygons; `None` for other geometries and empty ones.
+    pub(crate) fn new(geometry: &Geometry) -> Option<PreparedPolygon> {
+        let rings: Vec<&LineString> = match geometry {
+            Geometry::Polygon(p) => std::iter::once(p.exterior()).chain(p.interiors()).collect(),
+            Geometry::MultiPolygon(mp) => {
+                mp.0.iter()
+                    .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                    .collect()
+            }
+            _ => return None,
+        };
+        let all: Vec<(Coord, Coord)> = rings
+            .iter()
+            .flat_map(|r| r.0.windows(2).map(|w| (w[0], w[1])))
+            .filter(|(a, b)| a != b)
+            .collect();
+        // Over all rings: a hole outside its shell (invalid, but in real files) still counts
+        // in the crossing rule, as in GEOS.
+        let bbox = geo::BoundingRect::bounding_rect(&geo::MultiLineString(
+            rings.iter().map(|r| (*r).clone()).collect(),
+        ))?;
+        let bands = (all.len() / 4).clamp(1, 1024);
+        let height = bbox.height();
+        let band_scale = if height > 0.0 {
+            bands as f64 / height
+        } else {
+            0.0
+        };
+        let band_of =
+            |y: f64| -> usize { (((y - bbox.min().y) * band_scale) as usize).min(bands - 1) };
+        // Count, then fill: each edge goes to every band its y-range touches.
+        let mut counts = vec![0u32; bands + 1];
+        for (a, b) in &all {
+            for band in band_of(a.y.min(b.y))..=band_of(a.y.max(b.y)) {
+                counts[band + 1] += 1;
+            }
+        }
+        for i in 1..counts.len() {
+            counts[i] += counts[i - 1];
+        }
+        let mut fill = counts.clone();
+        let mut edges = vec![(Coord::zero(), Coord::zero()); counts[bands] as usize];
+        for &(a, b) in &all {
+            for band in band_of(a.y.min(b.y))..=band_of(a.y.max(b.y)) {
+                edges[fill[band] as usize] = (a, b);
+                fill[band] += 1;
+            }
+        }
+        Some(PreparedPolygon {
+            bbox,
+            band_scale,
+            band_starts: counts,
+            edges,
+        })
+    }
+
+    /// Where `(x, y)` lies: inside, on the boundary, or outside.
+    pub(crate) fn position(&self, x: f64, y: f64) -> CoordPos {
+        let (min, max) = (self.bbox.min(), self.bbox.max());
+        if x < min.x || x > max.x || y < min.y || y > max.y {
+            return CoordPos::Outside;
+        }
+        let bands = self.band_starts.len() - 1;
+        let band = (((y - min.y) * self.band_scale) as usize).min(bands - 1);
+        let p = Coord { x, y };
+        let mut inside = false;
+        for &(a, b) in
+            &self.edges[self.band_starts[band] as usize..self.band_starts[band + 1] as usize]
+        {
+            let (ylo, yhi) = if a.y < b.y { (a.y, b.y) } else { (b.y, a.y) };
+            if y < ylo || y > yhi {
+                continue;
+            }
+            let orientation = RobustKernel::orient2d(a, b, p);
+            if orientation == Orientation::Collinear && x >= a.x.min(b.x) && x <= a.x.max(b.x) {
+                return CoordPos::OnBoundary;
+            }
+            // Half-open rule: an edge counts when one end is strictly above the point.
+            if (a.y > y) != (b.y > y) {
+                // The ray to the right crosses an upward edge with the point on its left,
+                // or a downward edge with the point on its right.
+                let crosses = if b.y > a.y {
+                    orientation == Orientation::CounterClockwise
+                } else {
+                    orientation == Orientation::Clockwise
+                };
+                if crosses {
+                    inside = !inside;
+                }
+            }
+        }
+        if inside {
+            CoordPos::Inside
+        } else {
+            CoordPos::Outside
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::algorithm::coordinate_position::CoordinatePosition;
+    use proptest::prelude::*;
+
+    /// A star-shaped (so simple) ring: vertices at increasing angles around a centre.
+    fn star(cx: f64, cy: f64, radii: &[f64]) -> LineString {
+        let n = radii.len();
+        let mut pts: Vec<(f64, f64)> = radii
+            .iter()
+            .enumerate()
+            .map(|(k, r)| {
+                let a = k as f64 * std::f64::consts::TAU / n as f64;
+                ((cx + r * a.cos()).round(), (cy + r * a.sin()).round())
+            })
+            .collect();
+        pts.dedup();
+        LineString::from(pts)
+    }
+
+    proptest! {
+        /// Agrees with geo's point location (on simple rings, where geo's rule and the
+        /// even-odd rule agree) for points anywhere, on vertices and on edges, for polygons
+        /// with holes and rings spread over several parts.
+        #[test]
+        fn matches_geo_coordinate_position(
+            rings in proptest::collection::vec((0i32..30, 0i32..30, proptest::collection::vec(2.0..12.0f64, 3..9)), 1..4),
+            probes in proptest::collection::vec((0i32..60, 0i32..60), 1..40),
+        ) {
+            let rings: Vec<LineString> = rings.iter().map(|(cx, cy, r)| star(*cx as f64, *cy as f64, r)).collect();
+            let shape = Geometry::Polygon(geo::Polygon::new(rings[0].clone(), rings[1..].to_vec()));
+            let Some(prepared) = PreparedPolygon::new(&shape) else { return Ok(()) };
+            let mut points: Vec<Coord> = probes.iter().map(|&(x, y)| Coord { x: x as f64 / 2.0, y: y as f64 / 2.0 }).collect();
+            for r in &rings {
+                points.extend(r.0.iter().copied());
+                points.extend(r.0.windows(2).map(|w| Coord { x: (w[0].x + w[1].x) / 2.0, y: (w[0].y + w[1].y) / 2.0 }));
+            }
+            for p in points {
+                let closed: Vec<LineString> = rings.iter().map(|r| { let mut r = r.clone(); r.close(); r }).collect();
+                let on_boundary = closed.iter().any(|r| geo::algorithm::coordinate_position::coord_pos_relative_to_ring(p, r) == CoordPos::OnBoundary);
+                let inside = closed.iter().filter(|r| geo::algorithm::coordinate_position::coord_pos_relative_to_ring(p, r) == CoordPos::Inside).count();
+                let expected = if on_boundary { CoordPos::OnBoundary } else if inside % 2 == 1 { CoordPos::Inside } else { CoordPos::Outside };
+                prop_assert_eq!(prepared.position(p.x, p.y), expected, "{:?}", p);
+                if rings.len() == 1 {
+                    prop_assert_eq!(prepared.position(p.x, p.y), shape.coordinate_position(&p), "{:?}", p);
+                }
+            }
+        }
+    }
+}
