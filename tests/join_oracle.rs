@@ -1,0 +1,118 @@
+//! sjoin against a brute-force nested loop over `geo`'s DE-9IM relate, for every predicate
+//! and `how`, on small random layers drawn on an integer grid (so shared edges, touching
+//! corners, holes, repeated geometries and multipolygons are common), cut into 1 to 64
+//! partitions.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use geo::{polygon, Distance, Euclidean, Geometry, LineString, MultiPolygon, Relate};
+use geoframe::join::{sjoin, How, Predicate};
+use geoframe::GeoFrame;
+use proptest::prelude::*;
+
+const PREDICATES: [Predicate; 10] = [
+    Predicate::Intersects,
+    Predicate::Within,
+    Predicate::Contains,
+    Predicate::Covers,
+    Predicate::CoveredBy,
+    Predicate::Touches,
+    Predicate::Crosses,
+    Predicate::Overlaps,
+    Predicate::Equals,
+    Predicate::DWithin(1.5),
+];
+
+fn rect(x: i32, y: i32, w: i32, h: i32) -> geo::Polygon {
+    let (x0, y0, x1, y1) = (x as f64, y as f64, (x + w) as f64, (y + h) as f64);
+    polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1), (x: x0, y: y0)]
+}
+
+fn geometry() -> impl Strategy<Value = Geometry> {
+    prop_oneof![
+        (0i32..10, 0i32..10).prop_map(|(x, y)| Geometry::Point(geo::point!(x: x as f64, y: y as f64))),
+        (0i32..10, 0i32..10, 0i32..10, 0i32..10)
+            .prop_map(|(a, b, c, d)| Geometry::LineString(LineString::from(vec![(a as f64, b as f64), (c as f64, d as f64 + 0.5)]))),
+        (0i32..8, 0i32..8, 1i32..4, 1i32..4).prop_map(|(x, y, w, h)| Geometry::Polygon(rect(x, y, w, h))),
+        // A square with a square hole.
+        (0i32..6, 0i32..6).prop_map(|(x, y)| {
+            let outer = rect(x, y, 4, 4);
+            Geometry::Polygon(geo::Polygon::new(outer.exterior().clone(), vec![rect(x + 1, y + 1, 2, 2).exterior().clone()]))
+        }),
+        (0i32..8, 0i32..8, 0i32..8, 0i32..8)
+            .prop_map(|(a, b, c, d)| Geometry::MultiPolygon(MultiPolygon(vec![rect(a, b, 1, 1), rect(c, d, 2, 1)]))),
+    ]
+}
+
+fn oracle(p: Predicate, a: &Geometry, b: &Geometry) -> bool {
+    let m = a.relate(b);
+    match p {
+        Predicate::Intersects => m.is_intersects(),
+        Predicate::Within => m.is_within(),
+        Predicate::Contains => m.is_contains(),
+        Predicate::Covers => m.is_covers(),
+        Predicate::CoveredBy => m.is_coveredby(),
+        Predicate::Touches => m.is_touches(),
+        Predicate::Crosses => m.is_crosses(),
+        Predicate::Overlaps => m.is_overlaps(),
+        Predicate::Equals => m.is_equal_topo(),
+        Predicate::DWithin(d) => Euclidean.distance(a, b) <= d,
+    }
+}
+
+fn index_pairs(frame: &GeoFrame) -> Vec<(Option<i64>, Option<i64>)> {
+    let l = frame.column("index_left").unwrap();
+    let r = frame.column("index_right").unwrap();
+    l.as_primitive::<Int64Type>().iter().zip(r.as_primitive::<Int64Type>().iter()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+    #[test]
+    fn sjoin_equals_brute_force(
+        left in proptest::collection::vec(geometry(), 1..40),
+        right in proptest::collection::vec(geometry(), 1..40),
+        left_rows in 1usize..64,
+        right_rows in 1usize..64,
+    ) {
+        let lf = GeoFrame::from_geometries(left.clone(), None).unwrap().repartition(left_rows).unwrap();
+        let rf = GeoFrame::from_geometries(right.clone(), None).unwrap().repartition(right_rows).unwrap();
+        for p in PREDICATES {
+            let mut inner = Vec::new();
+            for (i, a) in left.iter().enumerate() {
+                for (j, b) in right.iter().enumerate() {
+                    if oracle(p, a, b) {
+                        inner.push((i as i64, j as i64));
+                    }
+                }
+            }
+            let got = index_pairs(&sjoin(&lf, &rf, How::Inner, p).unwrap());
+            let want: Vec<_> = inner.iter().map(|&(a, b)| (Some(a), Some(b))).collect();
+            prop_assert_eq!(&got, &want, "inner {:?}", p);
+
+            let mut want_left = Vec::new();
+            for i in 0..left.len() as i64 {
+                let m: Vec<_> = inner.iter().filter(|x| x.0 == i).map(|&(a, b)| (Some(a), Some(b))).collect();
+                if m.is_empty() { want_left.push((Some(i), None)); } else { want_left.extend(m); }
+            }
+            let left_join = sjoin(&lf, &rf, How::Left, p).unwrap();
+            prop_assert_eq!(index_pairs(&left_join), want_left, "left {:?}", p);
+            prop_assert_eq!(left_join.geometries().unwrap().len(), left_join.len());
+
+            let mut want_right = Vec::new();
+            for j in 0..right.len() as i64 {
+                let mut m: Vec<_> = inner.iter().filter(|x| x.1 == j).map(|&(a, b)| (Some(a), Some(b))).collect();
+                m.sort_by_key(|x| x.0);
+                if m.is_empty() { want_right.push((None, Some(j))); } else { want_right.extend(m); }
+            }
+            let right_join = sjoin(&lf, &rf, How::Right, p).unwrap();
+            prop_assert_eq!(index_pairs(&right_join), want_right, "right {:?}", p);
+            // A right join keeps the right geometries.
+            let rg = right_join.geometries().unwrap();
+            for (k, (_, j)) in index_pairs(&right_join).iter().enumerate() {
+                prop_assert_eq!(rg[k].as_ref(), Some(&right[j.unwrap() as usize]));
+            }
+        }
+    }
+}
