@@ -30,17 +30,24 @@ fn rect(x: i32, y: i32, w: i32, h: i32) -> geo::Polygon {
 
 fn geometry() -> impl Strategy<Value = Geometry> {
     prop_oneof![
-        (0i32..10, 0i32..10).prop_map(|(x, y)| Geometry::Point(geo::point!(x: x as f64, y: y as f64))),
-        (0i32..10, 0i32..10, 0i32..10, 0i32..10)
-            .prop_map(|(a, b, c, d)| Geometry::LineString(LineString::from(vec![(a as f64, b as f64), (c as f64, d as f64 + 0.5)]))),
-        (0i32..8, 0i32..8, 1i32..4, 1i32..4).prop_map(|(x, y, w, h)| Geometry::Polygon(rect(x, y, w, h))),
+        (0i32..10, 0i32..10)
+            .prop_map(|(x, y)| Geometry::Point(geo::point!(x: x as f64, y: y as f64))),
+        (0i32..10, 0i32..10, 0i32..10, 0i32..10).prop_map(|(a, b, c, d)| Geometry::LineString(
+            LineString::from(vec![(a as f64, b as f64), (c as f64, d as f64 + 0.5)])
+        )),
+        (0i32..8, 0i32..8, 1i32..4, 1i32..4)
+            .prop_map(|(x, y, w, h)| Geometry::Polygon(rect(x, y, w, h))),
         // A square with a square hole.
         (0i32..6, 0i32..6).prop_map(|(x, y)| {
             let outer = rect(x, y, 4, 4);
-            Geometry::Polygon(geo::Polygon::new(outer.exterior().clone(), vec![rect(x + 1, y + 1, 2, 2).exterior().clone()]))
+            Geometry::Polygon(geo::Polygon::new(
+                outer.exterior().clone(),
+                vec![rect(x + 1, y + 1, 2, 2).exterior().clone()],
+            ))
         }),
-        (0i32..8, 0i32..8, 0i32..8, 0i32..8)
-            .prop_map(|(a, b, c, d)| Geometry::MultiPolygon(MultiPolygon(vec![rect(a, b, 1, 1), rect(c, d, 2, 1)]))),
+        (0i32..8, 0i32..8, 0i32..8, 0i32..8).prop_map(|(a, b, c, d)| Geometry::MultiPolygon(
+            MultiPolygon(vec![rect(a, b, 1, 1), rect(c, d, 2, 1)])
+        )),
     ]
 }
 
@@ -63,7 +70,10 @@ fn oracle(p: Predicate, a: &Geometry, b: &Geometry) -> bool {
 fn index_pairs(frame: &GeoFrame) -> Vec<(Option<i64>, Option<i64>)> {
     let l = frame.column("index_left").unwrap();
     let r = frame.column("index_right").unwrap();
-    l.as_primitive::<Int64Type>().iter().zip(r.as_primitive::<Int64Type>().iter()).collect()
+    l.as_primitive::<Int64Type>()
+        .iter()
+        .zip(r.as_primitive::<Int64Type>().iter())
+        .collect()
 }
 
 proptest! {
