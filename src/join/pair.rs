@@ -20,6 +20,107 @@ pub(crate) struct Indexed {
     geometries: Vec<Option<Geometry>>,
     prepared: Vec<Option<PreparedPolygon>>,
     tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+    grid: Option<Grid>,
+}
+
+/// A uniform grid over a partition's extent, each cell listing the geometries whose boxes
+/// meet it: a point finds its candidates with two multiplications, where an R-tree query
+/// walks nodes. Used for points on the left (the common case).
+struct Grid {
+    extent: geo::Rect,
+    cells_x: usize,
+    cells_y: usize,
+    scale_x: f64,
+    scale_y: f64,
+    /// Start of each cell's entries in `entries` (row-major), plus one end.
+    starts: Vec<u32>,
+    /// (geometry, its box) per cell entry.
+    entries: Vec<(u32, geo::Rect)>,
+}
+
+impl Grid {
+    fn new(boxes: &[(usize, geo::Rect)]) -> Option<Grid> {
+        let extent = boxes
+            .iter()
+            .map(|b| Some(b.1))
+            .reduce(geometry::merge_bounds)??;
+        // About two geometries per cell along each axis, at most 1024 x 1024 cells.
+        let side = ((boxes.len() as f64).sqrt() * 2.0)
+            .ceil()
+            .clamp(1.0, 1024.0) as usize;
+        let (cells_x, cells_y) = (side, side);
+        let scale_x = if extent.width() > 0.0 {
+            cells_x as f64 / extent.width()
+        } else {
+            0.0
+        };
+        let scale_y = if extent.height() > 0.0 {
+            cells_y as f64 / extent.height()
+        } else {
+            0.0
+        };
+        let cell = |v: f64, lo: f64, scale: f64, n: usize| (((v - lo) * scale) as usize).min(n - 1);
+        let span = |r: &geo::Rect| {
+            (
+                cell(r.min().x, extent.min().x, scale_x, cells_x)
+                    ..=cell(r.max().x, extent.min().x, scale_x, cells_x),
+                cell(r.min().y, extent.min().y, scale_y, cells_y)
+                    ..=cell(r.max().y, extent.min().y, scale_y, cells_y),
+            )
+        };
+        let mut counts = vec![0u32; cells_x * cells_y + 1];
+        for (_, r) in boxes {
+            let (xs, ys) = span(r);
+            for cy in ys {
+                for cx in xs.clone() {
+                    counts[cy * cells_x + cx + 1] += 1;
+                }
+            }
+        }
+        for i in 1..counts.len() {
+            counts[i] += counts[i - 1];
+        }
+        let mut fill = counts.clone();
+        let mut entries = vec![(0u32, extent); counts[cells_x * cells_y] as usize];
+        for &(i, r) in boxes {
+            let (xs, ys) = span(&r);
+            for cy in ys {
+                for cx in xs.clone() {
+                    let at = &mut fill[cy * cells_x + cx];
+                    entries[*at as usize] = (i as u32, r);
+                    *at += 1;
+                }
+            }
+        }
+        Some(Grid {
+            extent,
+            cells_x,
+            cells_y,
+            scale_x,
+            scale_y,
+            starts: counts,
+            entries,
+        })
+    }
+
+    /// Geometries whose boxes contain `(x, y)`, in ascending order within the cell.
+    #[inline]
+    fn candidates(&self, x: f64, y: f64) -> impl Iterator<Item = usize> + '_ {
+        let (min, max) = (self.extent.min(), self.extent.max());
+        let inside = x >= min.x && x <= max.x && y >= min.y && y <= max.y;
+        let slice = if inside {
+            let cx = (((x - min.x) * self.scale_x) as usize).min(self.cells_x - 1);
+            let cy = (((y - min.y) * self.scale_y) as usize).min(self.cells_y - 1);
+            let c = cy * self.cells_x + cx;
+            &self.entries[self.starts[c] as usize..self.starts[c + 1] as usize]
+        } else {
+            &self.entries[0..0]
+        };
+        slice.iter().filter_map(move |&(i, r)| {
+            (x >= r.min().x && x <= r.max().x && y >= r.min().y && y <= r.max().y)
+                .then_some(i as usize)
+        })
+    }
 }
 
 pub(crate) fn build_index(p: &Partition, first_row: u64) -> Result<Indexed> {
@@ -28,18 +129,22 @@ pub(crate) fn build_index(p: &Partition, first_row: u64) -> Result<Indexed> {
         .iter()
         .map(|g| g.as_ref().and_then(PreparedPolygon::new))
         .collect();
-    let boxes = geometries
+    let rects: Vec<(usize, geo::Rect)> = geometries
         .iter()
         .enumerate()
-        .filter_map(|(i, g)| {
-            let r = g.as_ref()?.bounding_rect()?;
-            Some(GeomWithData::new(
+        .filter_map(|(i, g)| Some((i, g.as_ref()?.bounding_rect()?)))
+        .collect();
+    let boxes = rects
+        .iter()
+        .map(|&(i, r)| {
+            GeomWithData::new(
                 Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
                 i,
-            ))
+            )
         })
         .collect();
     Ok(Indexed {
+        grid: Grid::new(&rects),
         geometries,
         prepared,
         tree: RTree::bulk_load(boxes),
@@ -66,6 +171,18 @@ pub(crate) fn join_pair(
         let bytes = array.value(i);
         let row = left_first_row + i as u64;
         if let Some((x, y)) = geometry::point_xy(bytes) {
+            if reach == 0.0 {
+                if let Some(grid) = &right.grid {
+                    for j in grid.candidates(x, y) {
+                        if let Some(rg) = &right.geometries[j] {
+                            if predicate.test_point(x, y, rg, right.prepared[j].as_ref()) {
+                                found.push((row, right_first_row + j as u64));
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
             let env = AABB::from_corners([x - reach, y - reach], [x + reach, y + reach]);
             for cand in right.tree.locate_in_envelope_intersecting(&env) {
                 let j = cand.data;
