@@ -6,10 +6,12 @@
 //! the exact predicate from `geo` decides. Each row lives in one partition, so each row
 //! pair is tested at most once and the output has no duplicates.
 
+mod nearest;
 mod pair;
 mod predicate;
 mod prepared;
 
+pub(crate) use nearest::{nearest_pairs, start_radius};
 pub(crate) use pair::{build_index, join_pair, join_schema, merge, Indexed};
 pub use predicate::Predicate;
 
@@ -61,6 +63,42 @@ pub fn sjoin(
 ) -> Result<GeoFrame> {
     LazyFrame::from(left.clone())
         .sjoin(&LazyFrame::from(right.clone()), how, predicate)?
+        .collect(&ExecuteOptions::default())
+        .map_err(crate::Error::into_root)
+}
+
+/// Nearest-neighbour join, as GeoPandas' `sjoin_nearest(left, right, how, max_distance,
+/// distance_col)`: each left row is joined with the right rows at the smallest Euclidean
+/// distance (all of them when several tie), in CRS units. Rows with no right row within
+/// `max_distance` are dropped (`How::Inner`) or kept once with nulls (`How::Left`).
+/// `distance_col` names an added column of distances. Right partitions are searched only
+/// where they may hold a nearest neighbour, so far-away partitions are never loaded.
+/// dask-geopandas has no nearest join.
+///
+/// ```
+/// use geo::{point, Geometry};
+/// use geoframe::join::{sjoin_nearest, How};
+/// use geoframe::GeoFrame;
+/// let left = GeoFrame::from_geometries(vec![point!(x: 0.0, y: 0.0).into()], None)?;
+/// let right = GeoFrame::from_geometries(vec![point!(x: 3.0, y: 4.0).into(), point!(x: -4.0, y: 3.0).into(), point!(x: 9.0, y: 9.0).into()], None)?;
+/// let joined = sjoin_nearest(&left, &right, How::Inner, None, Some("dist"))?;
+/// assert_eq!(joined.len(), 2); // two right points tie at distance 5
+/// # Ok::<(), geoframe::Error>(())
+/// ```
+pub fn sjoin_nearest(
+    left: &GeoFrame,
+    right: &GeoFrame,
+    how: How,
+    max_distance: Option<f64>,
+    distance_col: Option<&str>,
+) -> Result<GeoFrame> {
+    LazyFrame::from(left.clone())
+        .sjoin_nearest(
+            &LazyFrame::from(right.clone()),
+            how,
+            max_distance,
+            distance_col,
+        )?
         .collect(&ExecuteOptions::default())
         .map_err(crate::Error::into_root)
 }

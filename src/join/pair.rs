@@ -123,6 +123,18 @@ impl Grid {
     }
 }
 
+impl Indexed {
+    /// Right geometries whose boxes meet `env`, as (row in partition, geometry).
+    pub(crate) fn candidates_in<'a>(
+        &'a self,
+        env: &AABB<[f64; 2]>,
+    ) -> impl Iterator<Item = (usize, &'a Geometry)> + 'a {
+        self.tree
+            .locate_in_envelope_intersecting(env)
+            .filter_map(|c| self.geometries[c.data].as_ref().map(|g| (c.data, g)))
+    }
+}
+
 pub(crate) fn build_index(p: &Partition, first_row: u64) -> Result<Indexed> {
     let geometries = p.geometries(first_row)?;
     let prepared = geometries
@@ -272,27 +284,33 @@ pub(crate) fn merge(
     other_schema: &Schema,
     other_geometry: usize,
     pairs: &[(u64, u64)],
+    distances: Option<&[f64]>,
     how: How,
 ) -> Result<Partition> {
     let base_geometry = base.geometry_column_index();
-    // (row in base partition, other row) for every output row; `None`: no match.
+    // (row in base partition, other row, pair number) for every output row; `None`: no
+    // match.
     let mut rows: Vec<(u64, Option<u64>)> = Vec::with_capacity(pairs.len());
+    let mut pair_of: Vec<Option<usize>> = Vec::with_capacity(pairs.len());
     if how == How::Inner {
         rows.extend(pairs.iter().map(|&(a, b)| (a - base_first_row, Some(b))));
+        pair_of.extend((0..pairs.len()).map(Some));
     } else {
-        let mut next = pairs.iter().peekable();
+        let mut next = pairs.iter().enumerate().peekable();
         for r in 0..base.len() as u64 {
             let mut matched = false;
-            while let Some(&&(a, b)) = next.peek() {
+            while let Some(&(k, &(a, b))) = next.peek() {
                 if a - base_first_row != r {
                     break;
                 }
                 rows.push((r, Some(b)));
+                pair_of.push(Some(k));
                 matched = true;
                 next.next();
             }
             if !matched {
                 rows.push((r, None));
+                pair_of.push(None);
             }
         }
     }
@@ -342,6 +360,10 @@ pub(crate) fn merge(
             .collect();
         arrays.push(nulls.as_ref());
         columns.push(arrow_select::interleave::interleave(&arrays, &indices)?);
+    }
+    if let Some(d) = distances {
+        let column: arrow_array::Float64Array = pair_of.iter().map(|k| k.map(|k| d[k])).collect();
+        columns.push(Arc::new(column));
     }
     let batch = RecordBatch::try_new(schema.clone(), columns)
         .map_err(|e| Error::InvalidArgument(format!("join output: {e}")))?;

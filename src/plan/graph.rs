@@ -78,6 +78,20 @@ pub enum TaskKind {
         /// First row of the right partition.
         right_first_row: u64,
     },
+    /// Nearest right rows of each row of one left partition. Dependencies: the left
+    /// partition, then the indexes of the right partitions that may hold a nearest row.
+    NearestPairs {
+        /// First row of the left partition.
+        left_first_row: u64,
+        /// First row of each right partition among the dependencies, in order.
+        right_first_rows: Vec<u64>,
+        /// Pairs farther apart never match.
+        max_distance: Option<f64>,
+        /// Where the search box starts growing.
+        radius: f64,
+        /// A distance past which every right geometry has been searched.
+        limit: f64,
+    },
     /// Assemble the output rows of one base partition (left, or right for right joins)
     /// from its pair results. Dependencies: the base partition, the pair results, then the
     /// other side's partitions it met.
@@ -96,6 +110,8 @@ pub enum TaskKind {
         other_schema: usize,
         /// Position of the other side's geometry column.
         other_geometry: usize,
+        /// Whether the output ends with a column of distances (nearest joins).
+        with_distance: bool,
     },
 }
 
@@ -114,6 +130,7 @@ impl TaskKind {
             TaskKind::BuildIndex { .. } => "index",
             TaskKind::JoinPair { .. } => "join-pair",
             TaskKind::JoinMerge { .. } => "join-merge",
+            TaskKind::NearestPairs { .. } => "nearest",
         }
     }
 }

@@ -12,7 +12,7 @@ use super::tasks::{Context, SourceData, Value};
 use crate::error::{Error, Result};
 use crate::io::geoparquet::GeoParquetSource;
 use crate::io::shapefile::ShapefileSource;
-use crate::join::{join_schema, How, Predicate};
+use crate::join::{join_schema, start_radius, How, Predicate};
 use crate::partition::{shuffle, Partition, PartitionIndex, ShuffleMethod};
 use crate::{geometry, Crs, GeoFrame};
 
@@ -38,6 +38,16 @@ enum Node {
         input: LazyFrame,
         method: ShuffleMethod,
         sizes: Vec<usize>,
+    },
+    Nearest {
+        left: LazyFrame,
+        right: LazyFrame,
+        how: How,
+        max_distance: Option<f64>,
+        with_distance: bool,
+        /// For each output partition: its left partition, the right partitions that may
+        /// hold a nearest row, the search's starting radius and its limit.
+        groups: Vec<(usize, Vec<usize>, f64, f64)>,
     },
     Join {
         /// The side whose rows the output follows (left, or right for right joins).
@@ -317,6 +327,131 @@ impl LazyFrame {
         })
     }
 
+    /// Nearest-neighbour join with `right` (see [`crate::join::sjoin_nearest`]). For each
+    /// left partition, the right partitions that may hold a nearest row are fixed now:
+    /// those whose bounds lie no farther than the nearest partition's farthest point (and
+    /// within `max_distance`).
+    pub fn sjoin_nearest(
+        &self,
+        right: &LazyFrame,
+        how: How,
+        max_distance: Option<f64>,
+        distance_col: Option<&str>,
+    ) -> Result<LazyFrame> {
+        if how == How::Right {
+            return Err(Error::NotImplemented {
+                op: "sjoin_nearest(how=right)",
+                roadmap: "sjoin-nearest-right",
+            });
+        }
+        if let Some(d) = max_distance {
+            if d.is_nan() || d < 0.0 {
+                return Err(Error::InvalidArgument(format!(
+                    "max_distance must be >= 0, not {d}"
+                )));
+            }
+        }
+        match (&self.crs, &right.crs) {
+            (Some(a), Some(b)) if !a.equivalent(b) => {
+                return Err(Error::InvalidArgument(format!(
+                    "sjoin_nearest: CRS mismatch ({a} vs {b}); reproject one side with to_crs"
+                )))
+            }
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(Error::InvalidArgument(
+                    "sjoin_nearest: one frame has a CRS and the other has none".into(),
+                ))
+            }
+            _ => {}
+        }
+        let box_distance = |a: Rect, b: Rect| -> (f64, f64) {
+            // (smallest, largest) distance between points of the two boxes.
+            let dx = (b.min().x - a.max().x).max(a.min().x - b.max().x).max(0.0);
+            let dy = (b.min().y - a.max().y).max(a.min().y - b.max().y).max(0.0);
+            let fx = (a.max().x - b.min().x)
+                .abs()
+                .max((b.max().x - a.min().x).abs());
+            let fy = (a.max().y - b.min().y)
+                .abs()
+                .max((b.max().y - a.min().y).abs());
+            (dx.hypot(dy), fx.hypot(fy))
+        };
+        let right_rows: u64 = right.parts.iter().map(|p| p.rows).sum();
+        let right_extent = right
+            .parts
+            .iter()
+            .fold(None, |acc, p| geometry::merge_bounds(acc, p.bounds));
+        let mut groups = Vec::new();
+        for (l, lp) in self.parts.iter().enumerate() {
+            if lp.rows == 0 {
+                continue;
+            }
+            let Some(lb) = lp.bounds else {
+                if how == How::Left {
+                    groups.push((l, Vec::new(), 1.0, 0.0));
+                }
+                continue;
+            };
+            let candidates: Vec<(usize, f64, f64)> = right
+                .parts
+                .iter()
+                .enumerate()
+                .filter(|(_, rp)| rp.rows > 0)
+                .filter_map(|(r, rp)| rp.bounds.map(|rb| (r, box_distance(lb, rb))))
+                .map(|(r, (near, far))| (r, near, far))
+                .collect();
+            let upper = candidates.iter().map(|c| c.2).fold(f64::INFINITY, f64::min);
+            let cap = max_distance.unwrap_or(f64::INFINITY).min(upper);
+            let rs: Vec<usize> = candidates
+                .iter()
+                .filter(|c| c.1 <= cap)
+                .map(|c| c.0)
+                .collect();
+            if rs.is_empty() && how == How::Inner {
+                continue;
+            }
+            let limit = right_extent.map_or(0.0, |e| box_distance(lb, e).1);
+            groups.push((l, rs, start_radius(right_extent, right_rows), limit));
+        }
+        let mut schema = join_schema(
+            &self.schema,
+            self.geometry_column,
+            &right.schema,
+            right.geometry_column,
+            how,
+        );
+        if let Some(name) = distance_col {
+            let mut fields: Vec<arrow_schema::FieldRef> = schema.fields().iter().cloned().collect();
+            fields.push(Arc::new(arrow_schema::Field::new(
+                name,
+                arrow_schema::DataType::Float64,
+                true,
+            )));
+            schema = Arc::new(arrow_schema::Schema::new(fields));
+        }
+        let parts = groups
+            .iter()
+            .map(|g| PartMeta {
+                rows: 0,
+                bounds: self.parts[g.0].bounds,
+            })
+            .collect();
+        Ok(LazyFrame {
+            schema,
+            geometry_column: self.geometry_column,
+            crs: self.crs.clone(),
+            parts: Arc::new(parts),
+            node: Arc::new(Node::Nearest {
+                left: self.clone(),
+                right: right.clone(),
+                how,
+                max_distance,
+                with_distance: distance_col.is_some(),
+                groups,
+            }),
+        })
+    }
+
     /// Spatially shuffles the rows into `npartitions` compact partitions (see
     /// [`GeoFrame::spatial_shuffle`]) and computes the result, as dask-geopandas computes
     /// the partition extents of a shuffle: later joins need them to prune pairs.
@@ -374,7 +509,7 @@ impl LazyFrame {
 
     fn known_rows(&self) -> Result<u64> {
         match self.node.as_ref() {
-            Node::Join { .. } => Err(Error::InvalidArgument(
+            Node::Join { .. } | Node::Nearest { .. } => Err(Error::InvalidArgument(
                 "the row count of a join is known only once computed; collect it first".into(),
             )),
             _ => Ok(self.parts.iter().map(|p| p.rows).sum()),
@@ -630,6 +765,70 @@ impl Compiler {
                     })
                     .collect()
             }
+            Node::Nearest {
+                left,
+                right,
+                how,
+                max_distance,
+                with_distance,
+                groups,
+            } => {
+                let lefts = self.emit(left);
+                let rights = self.emit(right);
+                let left_first: Vec<u64> = prefix(&left.parts);
+                let right_first: Vec<u64> = prefix(&right.parts);
+                let schema = self.context.schemas.len();
+                self.context.schemas.push(frame.schema.clone());
+                let other_schema = self.context.schemas.len();
+                self.context.schemas.push(right.schema.clone());
+                let mut indexes: BTreeMap<usize, TaskId> = BTreeMap::new();
+                let mut out = Vec::with_capacity(groups.len());
+                for (k, (l, rs, radius, limit)) in groups.iter().enumerate() {
+                    let mut deps = vec![lefts[*l]];
+                    for &r in rs {
+                        deps.push(*indexes.entry(r).or_insert_with(|| {
+                            self.graph.push(
+                                TaskKind::BuildIndex {
+                                    first_row: right_first[r],
+                                },
+                                Some(r),
+                                Some(right.parts[r].rows),
+                                vec![rights[r]],
+                            )
+                        }));
+                    }
+                    let pairs = self.graph.push(
+                        TaskKind::NearestPairs {
+                            left_first_row: left_first[*l],
+                            right_first_rows: rs.iter().map(|&r| right_first[r]).collect(),
+                            max_distance: *max_distance,
+                            radius: *radius,
+                            limit: *limit,
+                        },
+                        Some(*l),
+                        None,
+                        deps,
+                    );
+                    let mut deps = vec![lefts[*l], pairs];
+                    deps.extend(rs.iter().map(|&r| rights[r]));
+                    out.push(self.graph.push(
+                        TaskKind::JoinMerge {
+                            how: *how,
+                            base_first_row: left_first[*l],
+                            other_first_rows: rs.iter().map(|&r| right_first[r]).collect(),
+                            pair_results: 1,
+                            schema,
+                            other_schema,
+                            other_geometry: right.geometry_column,
+                            with_distance: *with_distance,
+                        },
+                        Some(k),
+                        None,
+                        deps,
+                    ));
+                }
+                out
+            }
             Node::Join {
                 base,
                 other,
@@ -683,6 +882,7 @@ impl Compiler {
                             schema,
                             other_schema,
                             other_geometry: other.geometry_column,
+                            with_distance: false,
                         },
                         Some(k),
                         None,

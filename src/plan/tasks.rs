@@ -41,6 +41,7 @@ pub(crate) enum Value {
     Plan(shuffle::ShufflePlan),
     Index(join::Indexed),
     Pairs(Vec<(u64, u64)>),
+    NearestPairs(Vec<(u64, u64, f64)>),
 }
 
 fn wrong(task: &Task, what: &str) -> Error {
@@ -169,6 +170,31 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
                 *predicate,
             )?)
         }
+        TaskKind::NearestPairs {
+            left_first_row,
+            right_first_rows,
+            max_distance,
+            radius,
+            limit,
+        } => {
+            let left = partition(task, &inputs[0])?;
+            let rights = inputs[1..]
+                .iter()
+                .map(|v| match v.as_ref() {
+                    Value::Index(ix) => Ok(ix),
+                    _ => Err(wrong(task, "something other than an index")),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Value::NearestPairs(join::nearest_pairs(
+                left,
+                *left_first_row,
+                &rights,
+                right_first_rows,
+                *max_distance,
+                *radius,
+                *limit,
+            )?)
+        }
         TaskKind::JoinMerge {
             how,
             base_first_row,
@@ -177,16 +203,24 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
             schema,
             other_schema,
             other_geometry,
+            with_distance,
         } => {
             let base = partition(task, &inputs[0])?;
             let mut pairs: Vec<(u64, u64)> = Vec::new();
+            let mut nearest: Vec<(u64, u64, f64)> = Vec::new();
             for v in &inputs[1..1 + pair_results] {
                 match v.as_ref() {
                     Value::Pairs(p) => pairs.extend_from_slice(p),
+                    Value::NearestPairs(p) => nearest.extend_from_slice(p),
                     _ => return Err(wrong(task, "something other than pairs")),
                 }
             }
             pairs.sort_unstable();
+            nearest.sort_by_key(|t| (t.0, t.1));
+            let distances: Option<Vec<f64>> = (!nearest.is_empty() || *with_distance).then(|| {
+                pairs = nearest.iter().map(|t| (t.0, t.1)).collect();
+                nearest.iter().map(|t| t.2).collect()
+            });
             let others = inputs[1 + pair_results..]
                 .iter()
                 .map(|v| partition(task, v))
@@ -208,6 +242,7 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
                 other_schema,
                 *other_geometry,
                 &pairs,
+                distances.as_deref(),
                 *how,
             )?)
         }

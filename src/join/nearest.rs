@@ -1,0 +1,89 @@
+//! Nearest-neighbour join: for each left row, the right rows at the smallest distance.
+
+use geo::{BoundingRect, Distance, Euclidean};
+use rstar::AABB;
+
+use super::pair::Indexed;
+use crate::error::Result;
+use crate::partition::Partition;
+
+/// The (left row, right row, distance) triples of one left partition against the right
+/// partitions that may hold its nearest neighbours, in global row numbers.
+///
+/// For each left geometry the search box grows (from `radius`, by factors of four) until it
+/// holds a right geometry; with `best` the smallest exact distance found, one last search
+/// with the box grown by `best` is complete (and may find closer ones), because a geometry
+/// within `best` of the left geometry has its box within `best` of the left geometry's box. Every right row at exactly
+/// the smallest distance is kept (ties, as GeoPandas keeps them); rows farther than
+/// `max_distance` never match. `limit` bounds the growth: past it every right geometry has
+/// been seen.
+pub(crate) fn nearest_pairs(
+    left: &Partition,
+    left_first_row: u64,
+    rights: &[&Indexed],
+    right_first_rows: &[u64],
+    max_distance: Option<f64>,
+    radius: f64,
+    limit: f64,
+) -> Result<Vec<(u64, u64, f64)>> {
+    let mut out = Vec::new();
+    for (i, g) in left.geometries(left_first_row)?.iter().enumerate() {
+        let Some(g) = g else { continue };
+        let Some(b) = g.bounding_rect() else { continue };
+        let row = left_first_row + i as u64;
+        let search = |r: f64| -> Vec<(usize, usize, f64)> {
+            let env = AABB::from_corners(
+                [b.min().x - r, b.min().y - r],
+                [b.max().x + r, b.max().y + r],
+            );
+            let mut hits = Vec::new();
+            for (k, right) in rights.iter().enumerate() {
+                for (j, candidate) in right.candidates_in(&env) {
+                    hits.push((k, j, Euclidean.distance(g, candidate)));
+                }
+            }
+            hits
+        };
+        let cap = max_distance.unwrap_or(f64::INFINITY);
+        let mut r = radius.max(f64::MIN_POSITIVE).min(cap);
+        let found = loop {
+            let hits = search(r);
+            let best = hits.iter().map(|h| h.2).fold(f64::INFINITY, f64::min);
+            if best.is_finite() {
+                if best <= r {
+                    break Some((hits, best));
+                }
+                // A closer geometry may lie just outside this box: search the full radius.
+                let hits = search(best);
+                let best = hits.iter().map(|h| h.2).fold(f64::INFINITY, f64::min);
+                break Some((hits, best));
+            }
+            if r >= cap || r >= limit {
+                break None;
+            }
+            r = (r * 4.0).min(cap);
+        };
+        if let Some((hits, best)) = found {
+            if best > cap {
+                continue;
+            }
+            let mut mine: Vec<(u64, u64, f64)> = hits
+                .into_iter()
+                .filter(|h| h.2 == best)
+                .map(|(k, j, d)| (row, right_first_rows[k] + j as u64, d))
+                .collect();
+            mine.sort_by_key(|t| t.1);
+            out.extend(mine);
+        }
+    }
+    Ok(out)
+}
+
+/// A starting search radius for a left partition: the side of a square that holds one
+/// right geometry on average.
+pub(crate) fn start_radius(extent: Option<geo::Rect>, count: u64) -> f64 {
+    match extent {
+        Some(e) if count > 0 => ((e.width() * e.height()) / count as f64).sqrt().max(1e-9),
+        _ => 1.0,
+    }
+}

@@ -1,0 +1,110 @@
+//! sjoin_nearest against a brute-force search over every right geometry, with ties (an
+//! integer grid makes equal distances common), max_distance, both kept sides and 1..64
+//! partitions.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type};
+use geo::{polygon, Distance, Euclidean, Geometry};
+use geoframe::join::{sjoin_nearest, How};
+use geoframe::GeoFrame;
+use proptest::prelude::*;
+
+fn geometry() -> impl Strategy<Value = Geometry> {
+    prop_oneof![
+        3 => (0i32..30, 0i32..30).prop_map(|(x, y)| Geometry::Point(geo::point!(x: x as f64, y: y as f64))),
+        1 => (0i32..28, 0i32..28, 1i32..3).prop_map(|(x, y, w)| {
+            let (x0, y0, x1, y1) = (x as f64, y as f64, (x + w) as f64, (y + w) as f64);
+            Geometry::Polygon(polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1), (x: x0, y: y0)])
+        }),
+    ]
+}
+
+type Row = (i64, Option<i64>, Option<f64>);
+
+fn brute(left: &[Geometry], right: &[Geometry], max: Option<f64>, how: How) -> Vec<Row> {
+    let mut out = Vec::new();
+    for (i, a) in left.iter().enumerate() {
+        let d: Vec<f64> = right.iter().map(|b| Euclidean.distance(a, b)).collect();
+        let best = d.iter().copied().fold(f64::INFINITY, f64::min);
+        let ok = best.is_finite() && max.is_none_or(|m| best <= m);
+        let mut any = false;
+        if ok {
+            for (j, &dj) in d.iter().enumerate() {
+                if dj == best {
+                    out.push((i as i64, Some(j as i64), Some(dj)));
+                    any = true;
+                }
+            }
+        }
+        if !any && how == How::Left {
+            out.push((i as i64, None, None));
+        }
+    }
+    out
+}
+
+fn rows(frame: &GeoFrame) -> Vec<Row> {
+    let l = frame.column("index_left").unwrap();
+    let r = frame.column("index_right").unwrap();
+    let d = frame.column("dist").unwrap();
+    l.as_primitive::<Int64Type>()
+        .values()
+        .iter()
+        .zip(r.as_primitive::<Int64Type>().iter())
+        .zip(d.as_primitive::<Float64Type>().iter())
+        .map(|((&a, b), c)| (a, b, c))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, .. ProptestConfig::default() })]
+    #[test]
+    fn nearest_equals_brute_force(
+        left in proptest::collection::vec(geometry(), 1..50),
+        right in proptest::collection::vec(geometry(), 1..50),
+        left_rows in 1usize..64,
+        right_rows in 1usize..64,
+        max in proptest::option::of(0.0..8.0f64),
+        left_join in any::<bool>(),
+    ) {
+        let how = if left_join { How::Left } else { How::Inner };
+        let lf = GeoFrame::from_geometries(left.clone(), None).unwrap().repartition(left_rows).unwrap();
+        let rf = GeoFrame::from_geometries(right.clone(), None).unwrap().repartition(right_rows).unwrap();
+        let joined = sjoin_nearest(&lf, &rf, how, max, Some("dist")).unwrap();
+        prop_assert_eq!(rows(&joined), brute(&left, &right, max, how));
+    }
+}
+
+#[test]
+fn each_city_nearest_other_city() {
+    // Every Natural Earth city's nearest country polygon: cities inside a country are at
+    // distance 0 from it, the 30 outside every polygon are matched to the closest one.
+    let options = geoframe::io::ShapefileOptions {
+        rows_per_partition: 40,
+        ..Default::default()
+    };
+    let cities = geoframe::io::read_shapefile(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/data/naturalearth_cities/naturalearth_cities.shp"
+        ),
+        &options,
+    )
+    .unwrap();
+    let countries = geoframe::io::read_shapefile(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/data/naturalearth_lowres/naturalearth_lowres.shp"
+        ),
+        &options,
+    )
+    .unwrap();
+    let joined = sjoin_nearest(&cities, &countries, How::Inner, None, Some("dist")).unwrap();
+    let cg = cities.geometries().unwrap();
+    let kg = countries.geometries().unwrap();
+    let left: Vec<Geometry> = cg.into_iter().flatten().collect();
+    let right: Vec<Geometry> = kg.into_iter().flatten().collect();
+    assert_eq!(rows(&joined), brute(&left, &right, None, How::Inner));
+    let zero = rows(&joined).iter().filter(|r| r.2 == Some(0.0)).count();
+    assert!(zero >= 213, "{zero}");
+}
