@@ -190,3 +190,68 @@ fn counties_against_shifted_counties_equal_geopandas() {
     assert_eq!(expected("touches-unshifted"), "18602");
     assert_eq!(touching.len(), 18_600);
 }
+
+#[test]
+fn clip_counties_to_a_box_equals_brute_force_intersection() {
+    use geo::{Area, BooleanOps, Intersects};
+    let counties = common::counties(200);
+    let rect = geo::Rect::new((-105.0, 37.0), (-100.0, 41.0));
+    let mask: geo::Geometry = rect.into();
+    let lazy = geoframe::plan::LazyFrame::from(counties.clone())
+        .clip(&mask)
+        .unwrap();
+    let graph = lazy.graph();
+    // Partitions whose bounds miss the box have no task at all.
+    let partitions_meeting = counties
+        .partition_bounds()
+        .iter()
+        .filter(|b| b.is_some_and(|b| b.intersects(&rect)))
+        .count();
+    assert_eq!(graph.count_by_kind()["clip"], partitions_meeting);
+    let clipped = lazy.collect(&Default::default()).unwrap();
+    let mask_poly = geo::MultiPolygon(vec![rect.to_polygon()]);
+    let mut expected_rows = Vec::new();
+    let mut expected_area = 0.0;
+    for (i, g) in counties.geometries().unwrap().into_iter().enumerate() {
+        let g = g.unwrap();
+        if g.intersects(&mask_poly) {
+            expected_rows.push(i);
+            let mp = match &g {
+                geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p.clone()]),
+                geo::Geometry::MultiPolygon(mp) => mp.clone(),
+                _ => unreachable!(),
+            };
+            expected_area += mask_poly.intersection(&mp).unsigned_area();
+        }
+    }
+    assert_eq!(clipped.len(), expected_rows.len());
+    let area: f64 = clipped
+        .geometries()
+        .unwrap()
+        .iter()
+        .flatten()
+        .map(|g| g.unsigned_area())
+        .sum();
+    assert!(
+        common::rel_eq(area, expected_area, 1e-12),
+        "{area} vs {expected_area}"
+    );
+    assert!(
+        common::rel_eq(area, 20.0, 1e-9),
+        "the counties tile the box: {area}"
+    );
+    let b = clipped.total_bounds().unwrap();
+    // geo 0.33 boolean operations run on a fixed-precision grid: vertices move by ~2e-9.
+    let eps = 1e-8;
+    assert!(
+        b.min().x >= -105.0 - eps
+            && b.max().x <= -100.0 + eps
+            && b.min().y >= 37.0 - eps
+            && b.max().y <= 41.0 + eps,
+        "{b:?}"
+    );
+    // Row numbers after a clip are known only once computed.
+    assert!(lazy
+        .sjoin(&lazy, How::Inner, Predicate::Intersects)
+        .is_err());
+}

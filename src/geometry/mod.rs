@@ -38,8 +38,16 @@ pub fn to_wkb(geometry: &Geometry) -> Vec<u8> {
     out
 }
 
-/// Appends the WKB of `geometry` to `out`.
+/// Appends the WKB of `geometry` to `out`. `Rect`, `Triangle` and `Line` are written as
+/// the polygon or line string they stand for.
 pub fn write_wkb(out: &mut Vec<u8>, geometry: &Geometry) {
+    let converted = match geometry {
+        Geometry::Rect(r) => Some(Geometry::Polygon(r.to_polygon())),
+        Geometry::Triangle(t) => Some(Geometry::Polygon(t.to_polygon())),
+        Geometry::Line(l) => Some(Geometry::LineString(geo::LineString(vec![l.start, l.end]))),
+        _ => None,
+    };
+    let geometry = converted.as_ref().unwrap_or(geometry);
     // Writing into a Vec cannot fail and every geo-types geometry has a WKB form.
     wkb::writer::write_geometry(out, geometry, &wkb::writer::WriteOptions::default())
         .expect("writing WKB into a Vec is infallible");

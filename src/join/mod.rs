@@ -6,11 +6,13 @@
 //! the exact predicate from `geo` decides. Each row lives in one partition, so each row
 //! pair is tested at most once and the output has no duplicates.
 
+mod clip;
 mod nearest;
 mod pair;
 mod predicate;
 mod prepared;
 
+pub(crate) use clip::{clip_partition, mask_polygons};
 pub(crate) use nearest::{nearest_pairs, start_radius};
 pub(crate) use pair::{build_index, join_pair, join_schema, merge, Indexed};
 pub use predicate::Predicate;
@@ -99,6 +101,27 @@ pub fn sjoin_nearest(
             max_distance,
             distance_col,
         )?
+        .collect(&ExecuteOptions::default())
+        .map_err(crate::Error::into_root)
+}
+
+/// Clips `frame` to `mask` (a polygon or multipolygon), as GeoPandas' `clip`: rows whose
+/// geometry misses the mask are dropped, the others keep their attributes with the
+/// geometry cut to the mask (`geo`'s boolean operations; boundary contacts count, and a
+/// part that only touches the mask may remain as a point or line). Partitions whose
+/// bounds miss the mask's box are never read.
+///
+/// ```
+/// use geoframe::io::{read_shapefile, ShapefileOptions};
+/// let counties = read_shapefile("data/us_counties/us_counties.shp", &ShapefileOptions::default())?;
+/// let mask: geo::Geometry = geo::Rect::new((-105.0, 37.0), (-100.0, 41.0)).into();
+/// let clipped = geoframe::join::clip(&counties, &mask)?;
+/// assert!(clipped.len() > 20 && clipped.len() < 200);
+/// # Ok::<(), geoframe::Error>(())
+/// ```
+pub fn clip(frame: &GeoFrame, mask: &geo::Geometry) -> Result<GeoFrame> {
+    LazyFrame::from(frame.clone())
+        .clip(mask)?
         .collect(&ExecuteOptions::default())
         .map_err(crate::Error::into_root)
 }

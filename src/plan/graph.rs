@@ -39,6 +39,13 @@ pub enum TaskKind {
         /// First row of the partition, for error messages.
         first_row: u64,
     },
+    /// Cut a partition's geometries to a polygon mask, dropping rows that miss it.
+    Clip {
+        /// The mask, as WKB.
+        mask: Vec<u8>,
+        /// First row of the partition, for error messages.
+        first_row: u64,
+    },
     /// Count the rows of a partition.
     CountRows,
     /// Add up counts.
@@ -122,6 +129,7 @@ impl TaskKind {
             TaskKind::Scan { .. } => "scan",
             TaskKind::Select { .. } => "select",
             TaskKind::ToCrs { .. } => "to_crs",
+            TaskKind::Clip { .. } => "clip",
             TaskKind::CountRows => "count",
             TaskKind::SumCounts => "sum",
             TaskKind::ShuffleKeys { .. } => "shuffle-keys",

@@ -34,6 +34,12 @@ enum Node {
         input: LazyFrame,
         target: Crs,
     },
+    Clip {
+        input: LazyFrame,
+        mask: Vec<u8>,
+        /// The input partitions whose bounds meet the mask's box, in order.
+        kept: Vec<usize>,
+    },
     Shuffle {
         input: LazyFrame,
         method: ShuffleMethod,
@@ -245,6 +251,8 @@ impl LazyFrame {
     /// pairs are fixed now, from the two sides' partition R-trees (boxes grown by the
     /// distance of `DWithin`); only those pairs become tasks.
     pub fn sjoin(&self, right: &LazyFrame, how: How, predicate: Predicate) -> Result<LazyFrame> {
+        self.known_rows()?;
+        right.known_rows()?;
         match (&self.crs, &right.crs) {
             (Some(a), Some(b)) if !a.equivalent(b) => {
                 return Err(Error::InvalidArgument(format!(
@@ -327,6 +335,36 @@ impl LazyFrame {
         })
     }
 
+    /// Clips to `mask` (see [`crate::join::clip`]); partitions whose bounds miss the mask's
+    /// box get no task at all.
+    pub fn clip(&self, mask: &geo::Geometry) -> Result<LazyFrame> {
+        crate::join::mask_polygons(mask)?;
+        let mask_box = geo::BoundingRect::bounding_rect(mask);
+        let kept: Vec<usize> = self
+            .parts
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.rows > 0)
+            .filter(|(_, p)| match (p.bounds, mask_box) {
+                (Some(b), Some(m)) => geo::Intersects::intersects(&b, &m),
+                _ => false,
+            })
+            .map(|(k, _)| k)
+            .collect();
+        let parts = kept.iter().map(|&k| self.parts[k]).collect();
+        Ok(LazyFrame {
+            schema: self.schema.clone(),
+            geometry_column: self.geometry_column,
+            crs: self.crs.clone(),
+            parts: Arc::new(parts),
+            node: Arc::new(Node::Clip {
+                input: self.clone(),
+                mask: geometry::to_wkb(mask),
+                kept,
+            }),
+        })
+    }
+
     /// Nearest-neighbour join with `right` (see [`crate::join::sjoin_nearest`]). For each
     /// left partition, the right partitions that may hold a nearest row are fixed now:
     /// those whose bounds lie no farther than the nearest partition's farthest point (and
@@ -338,6 +376,8 @@ impl LazyFrame {
         max_distance: Option<f64>,
         distance_col: Option<&str>,
     ) -> Result<LazyFrame> {
+        self.known_rows()?;
+        right.known_rows()?;
         if how == How::Right {
             return Err(Error::NotImplemented {
                 op: "sjoin_nearest(how=right)",
@@ -507,12 +547,24 @@ impl LazyFrame {
         })
     }
 
-    fn known_rows(&self) -> Result<u64> {
+    /// Whether each partition's row count is known before running: joins and clips know
+    /// theirs only once computed, and the row numbers later operations report
+    /// (`index_left`, ...) depend on them.
+    fn rows_known(&self) -> bool {
         match self.node.as_ref() {
-            Node::Join { .. } | Node::Nearest { .. } => Err(Error::InvalidArgument(
-                "the row count of a join is known only once computed; collect it first".into(),
-            )),
-            _ => Ok(self.parts.iter().map(|p| p.rows).sum()),
+            Node::Source(_) | Node::Shuffle { .. } => true,
+            Node::Select { input, .. } | Node::ToCrs { input, .. } => input.rows_known(),
+            Node::Join { .. } | Node::Nearest { .. } | Node::Clip { .. } => false,
+        }
+    }
+
+    fn known_rows(&self) -> Result<u64> {
+        if self.rows_known() {
+            Ok(self.parts.iter().map(|p| p.rows).sum())
+        } else {
+            Err(Error::InvalidArgument(
+                "the row numbers of a join's or clip's output are known only once computed; collect it first".into(),
+            ))
         }
     }
 
@@ -706,6 +758,21 @@ impl Compiler {
                         };
                         self.graph
                             .push(kind, Some(k), Some(frame.parts[k].rows), vec![t])
+                    })
+                    .collect()
+            }
+            Node::Clip { input, mask, kept } => {
+                let inputs = self.emit(input);
+                let input_first = prefix(&input.parts);
+                kept.iter()
+                    .enumerate()
+                    .map(|(k, &i)| {
+                        let kind = TaskKind::Clip {
+                            mask: mask.clone(),
+                            first_row: input_first[i],
+                        };
+                        self.graph
+                            .push(kind, Some(k), Some(input.parts[i].rows), vec![inputs[i]])
                     })
                     .collect()
             }
