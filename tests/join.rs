@@ -255,3 +255,39 @@ fn clip_counties_to_a_box_equals_brute_force_intersection() {
         .sjoin(&lazy, How::Inner, Predicate::Intersects)
         .is_err());
 }
+
+#[test]
+fn a_hole_outside_its_shell_answers_as_geos() {
+    // GEOS (shapely 2.2): for Polygon([(0,0),(4,0),(4,4),(0,4)], [hole (10,10)-(12,12)]),
+    // points (11, 11) and (10, 11) do not intersect it, (2, 2) does. Such rings exist in
+    // real files (see us_counties row 1286), and once made the point grid index panic.
+    let shell = geo::LineString::from(vec![
+        (0.0, 0.0),
+        (4.0, 0.0),
+        (4.0, 4.0),
+        (0.0, 4.0),
+        (0.0, 0.0),
+    ]);
+    let hole = geo::LineString::from(vec![
+        (10.0, 10.0),
+        (12.0, 10.0),
+        (12.0, 12.0),
+        (10.0, 12.0),
+        (10.0, 10.0),
+    ]);
+    let polygon = geoframe::GeoFrame::from_geometries(
+        vec![geo::Polygon::new(shell, vec![hole]).into()],
+        None,
+    )
+    .unwrap();
+    let points: Vec<geo::Geometry> = vec![
+        geo::point!(x: 11.0, y: 11.0).into(),
+        geo::point!(x: 10.0, y: 11.0).into(),
+        geo::point!(x: 2.0, y: 2.0).into(),
+    ];
+    let points = geoframe::GeoFrame::from_geometries(points, None).unwrap();
+    for p in [Predicate::Intersects, Predicate::Within] {
+        let joined = sjoin(&points, &polygon, How::Inner, p).unwrap();
+        assert_eq!(pairs(&joined), vec![(2, 0)], "{p:?}");
+    }
+}

@@ -26,6 +26,11 @@ pub(crate) struct Indexed {
 /// A uniform grid over a partition's extent, each cell listing the geometries whose boxes
 /// meet it: a point finds its candidates with two multiplications, where an R-tree query
 /// walks nodes. Used for points on the left (the common case).
+///
+/// For polygons each entry also says where the whole cell lies: a cell that no edge of the
+/// polygon touches is wholly inside or wholly outside it (decided once, at its centre), so
+/// points there need no point-in-polygon test at all; only cells an edge's box touches
+/// (every point on an edge falls in one) are tested point by point.
 struct Grid {
     extent: geo::Rect,
     cells_x: usize,
@@ -34,18 +39,31 @@ struct Grid {
     scale_y: f64,
     /// Start of each cell's entries in `entries` (row-major), plus one end.
     starts: Vec<u32>,
-    /// (geometry, its box) per cell entry.
-    entries: Vec<(u32, geo::Rect)>,
+    /// (geometry, its box, where the cell lies) per cell entry.
+    entries: Vec<(u32, geo::Rect, CellPosition)>,
+}
+
+/// Where a grid cell lies relative to a polygon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CellPosition {
+    /// Edges pass near: test each point.
+    Mixed,
+    Inside,
+    Outside,
 }
 
 impl Grid {
-    fn new(boxes: &[(usize, geo::Rect)]) -> Option<Grid> {
+    fn new(
+        boxes: &[(usize, geo::Rect)],
+        geometries: &[Option<Geometry>],
+        prepared: &[Option<PreparedPolygon>],
+    ) -> Option<Grid> {
         let extent = boxes
             .iter()
             .map(|b| Some(b.1))
             .reduce(geometry::merge_bounds)??;
-        // About two geometries per cell along each axis, at most 1024 x 1024 cells.
-        let side = ((boxes.len() as f64).sqrt() * 2.0)
+        // About four cells per geometry along each axis, at most 1024 x 1024 cells.
+        let side = ((boxes.len() as f64).sqrt() * 4.0)
             .ceil()
             .clamp(1.0, 1024.0) as usize;
         let (cells_x, cells_y) = (side, side);
@@ -81,13 +99,51 @@ impl Grid {
             counts[i] += counts[i - 1];
         }
         let mut fill = counts.clone();
-        let mut entries = vec![(0u32, extent); counts[cells_x * cells_y] as usize];
+        let mut entries =
+            vec![(0u32, extent, CellPosition::Mixed); counts[cells_x * cells_y] as usize];
         for &(i, r) in boxes {
             let (xs, ys) = span(&r);
+            let (x0, y0) = (*xs.start(), *ys.start());
+            let width = xs.end() - x0 + 1;
+            // Cells that an edge's box touches, within this polygon's span.
+            let mut touched = vec![false; width * (ys.end() - y0 + 1)];
+            let prepared_polygon = prepared[i].as_ref();
+            if prepared_polygon.is_some() {
+                if let Some(g) = &geometries[i] {
+                    let (x1, y1) = (*xs.end(), *ys.end());
+                    for_each_edge(g, |a, b| {
+                        // Edges of holes outside the shell may leave the polygon's span.
+                        let (exs, eys) = span(&geo::Rect::new(a, b));
+                        for cy in (*eys.start()).max(y0)..=(*eys.end()).min(y1) {
+                            for cx in (*exs.start()).max(x0)..=(*exs.end()).min(x1) {
+                                touched[(cy - y0) * width + (cx - x0)] = true;
+                            }
+                        }
+                    });
+                }
+            }
             for cy in ys {
                 for cx in xs.clone() {
+                    let position = match prepared_polygon {
+                        Some(pp) if !touched[(cy - y0) * width + (cx - x0)] => {
+                            let centre_x = extent.min().x + (cx as f64 + 0.5) / scale_x;
+                            let centre_y = extent.min().y + (cy as f64 + 0.5) / scale_y;
+                            match pp.position(centre_x, centre_y) {
+                                geo::algorithm::coordinate_position::CoordPos::Inside => {
+                                    CellPosition::Inside
+                                }
+                                geo::algorithm::coordinate_position::CoordPos::Outside => {
+                                    CellPosition::Outside
+                                }
+                                geo::algorithm::coordinate_position::CoordPos::OnBoundary => {
+                                    CellPosition::Mixed
+                                }
+                            }
+                        }
+                        _ => CellPosition::Mixed,
+                    };
                     let at = &mut fill[cy * cells_x + cx];
-                    entries[*at as usize] = (i as u32, r);
+                    entries[*at as usize] = (i as u32, r, position);
                     *at += 1;
                 }
             }
@@ -103,9 +159,10 @@ impl Grid {
         })
     }
 
-    /// Geometries whose boxes contain `(x, y)`, in ascending order within the cell.
+    /// Geometries whose boxes contain `(x, y)`, with where the point's cell lies relative
+    /// to each.
     #[inline]
-    fn candidates(&self, x: f64, y: f64) -> impl Iterator<Item = usize> + '_ {
+    fn candidates(&self, x: f64, y: f64) -> impl Iterator<Item = (usize, CellPosition)> + '_ {
         let (min, max) = (self.extent.min(), self.extent.max());
         let inside = x >= min.x && x <= max.x && y >= min.y && y <= max.y;
         let slice = if inside {
@@ -116,10 +173,32 @@ impl Grid {
         } else {
             &self.entries[0..0]
         };
-        slice.iter().filter_map(move |&(i, r)| {
+        slice.iter().filter_map(move |&(i, r, position)| {
             (x >= r.min().x && x <= r.max().x && y >= r.min().y && y <= r.max().y)
-                .then_some(i as usize)
+                .then_some((i as usize, position))
         })
+    }
+}
+
+/// Calls `f` with every ring edge of a polygon or multipolygon.
+fn for_each_edge(g: &Geometry, mut f: impl FnMut(geo::Coord, geo::Coord)) {
+    let mut ring = |r: &geo::LineString| {
+        for w in r.0.windows(2) {
+            f(w[0], w[1]);
+        }
+    };
+    match g {
+        Geometry::Polygon(p) => {
+            ring(p.exterior());
+            p.interiors().iter().for_each(&mut ring);
+        }
+        Geometry::MultiPolygon(mp) => {
+            for p in &mp.0 {
+                ring(p.exterior());
+                p.interiors().iter().for_each(&mut ring);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -137,10 +216,12 @@ impl Indexed {
 
 pub(crate) fn build_index(p: &Partition, first_row: u64) -> Result<Indexed> {
     let geometries = p.geometries(first_row)?;
-    let prepared = geometries
+    let prepared: Vec<Option<PreparedPolygon>> = geometries
         .iter()
         .map(|g| g.as_ref().and_then(PreparedPolygon::new))
         .collect();
+    // Boxes of the exterior rings, as GEOS's envelopes: a point outside a polygon's
+    // envelope is outside it, whatever its (invalid) holes outside the shell enclose.
     let rects: Vec<(usize, geo::Rect)> = geometries
         .iter()
         .enumerate()
@@ -156,7 +237,7 @@ pub(crate) fn build_index(p: &Partition, first_row: u64) -> Result<Indexed> {
         })
         .collect();
     Ok(Indexed {
-        grid: Grid::new(&rects),
+        grid: Grid::new(&rects, &geometries, &prepared),
         geometries,
         prepared,
         tree: RTree::bulk_load(boxes),
@@ -185,11 +266,27 @@ pub(crate) fn join_pair(
         if let Some((x, y)) = geometry::point_xy(bytes) {
             if reach == 0.0 {
                 if let Some(grid) = &right.grid {
-                    for j in grid.candidates(x, y) {
-                        if let Some(rg) = &right.geometries[j] {
-                            if predicate.test_point(x, y, rg, right.prepared[j].as_ref()) {
-                                found.push((row, right_first_row + j as u64));
-                            }
+                    for (j, position) in grid.candidates(x, y) {
+                        let known = match position {
+                            CellPosition::Inside => predicate.point_polygon(
+                                geo::algorithm::coordinate_position::CoordPos::Inside,
+                            ),
+                            CellPosition::Outside => predicate.point_polygon(
+                                geo::algorithm::coordinate_position::CoordPos::Outside,
+                            ),
+                            CellPosition::Mixed => None,
+                        };
+                        let hit = match known {
+                            Some(answer) => answer,
+                            None => match &right.geometries[j] {
+                                Some(rg) => {
+                                    predicate.test_point(x, y, rg, right.prepared[j].as_ref())
+                                }
+                                None => false,
+                            },
+                        };
+                        if hit {
+                            found.push((row, right_first_row + j as u64));
                         }
                     }
                 }
