@@ -152,6 +152,20 @@ impl Error {
         }
     }
 
+    /// Names `path` in an [`Error::InvalidGeometry`] that came from data read from it.
+    pub(crate) fn in_file(self, path: &std::path::Path) -> Error {
+        match self {
+            Error::InvalidGeometry {
+                record, message, ..
+            } => Error::InvalidGeometry {
+                path: Some(path.to_path_buf()),
+                record,
+                message,
+            },
+            other => other,
+        }
+    }
+
     pub(crate) fn format(
         path: impl Into<PathBuf>,
         record: Option<u64>,

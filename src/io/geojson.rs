@@ -155,16 +155,7 @@ pub fn read_geojson(path: impl AsRef<Path>, rows_per_partition: usize) -> Result
     let schema = Arc::new(Schema::new(fields));
     let batch = RecordBatch::try_new(schema.clone(), columns)?;
     let frame = GeoFrame::from_record_batches(schema, vec![batch], &geometry_name, Some(crs))
-        .map_err(|e| match e {
-            Error::InvalidGeometry {
-                record, message, ..
-            } => Error::InvalidGeometry {
-                path: Some(path.to_path_buf()),
-                record,
-                message,
-            },
-            other => other,
-        })?;
+        .map_err(|e| e.in_file(path))?;
     if frame.len() > rows_per_partition.max(1) {
         frame.repartition(rows_per_partition.max(1))
     } else {

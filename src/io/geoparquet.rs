@@ -250,17 +250,7 @@ impl GeoParquetSource {
         }
         let batch = arrow_select::concat::concat_batches(&self.schema, &batches)?;
         let first_row: u64 = self.slices[..k].iter().map(|s| s.2 as u64).sum();
-        crate::partition::Partition::new(batch, self.geometry_column, first_row).map_err(
-            |e| match e {
-                Error::InvalidGeometry {
-                    record, message, ..
-                } => Error::InvalidGeometry {
-                    path: Some(path.to_path_buf()),
-                    record,
-                    message,
-                },
-                other => other,
-            },
-        )
+        crate::partition::Partition::new(batch, self.geometry_column, first_row)
+            .map_err(|e| e.in_file(path))
     }
 }

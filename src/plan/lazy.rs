@@ -698,15 +698,7 @@ impl Compiler {
         if let Some(tasks) = self.done.get(&key) {
             return tasks.clone();
         }
-        let first_rows: Vec<u64> = frame
-            .parts
-            .iter()
-            .scan(0u64, |next, p| {
-                let first = *next;
-                *next += p.rows;
-                Some(first)
-            })
-            .collect();
+        let first_rows: Vec<u64> = prefix(&frame.parts);
         let tasks: Vec<TaskId> = match frame.node.as_ref() {
             Node::Source(data) => {
                 let source = self.context.sources.len();
@@ -782,15 +774,7 @@ impl Compiler {
                 sizes,
             } => {
                 let inputs = self.emit(input);
-                let input_first: Vec<u64> = input
-                    .parts
-                    .iter()
-                    .scan(0u64, |next, p| {
-                        let first = *next;
-                        *next += p.rows;
-                        Some(first)
-                    })
-                    .collect();
+                let input_first: Vec<u64> = prefix(&input.parts);
                 let extent = input
                     .parts
                     .iter()
