@@ -1,7 +1,8 @@
 //! Times the points-in-counties join on N generated points (the peers' layer) in one run:
 //! the plain single-core `geo` + `rstar` loop (bulk-loaded R-tree of county boxes,
-//! `Intersects` per candidate), and geoframe on Hilbert-shuffled points with 1 and 2
-//! workers (shuffle timed separately). Medians of 3; pair counts must agree.
+//! `Intersects` per candidate), and geoframe on Hilbert-shuffled points (64 partitions)
+//! against the Hilbert-ordered counties (one partition) with 1 and 2 workers (shuffles
+//! timed separately). Medians of 3; pair counts must agree.
 //!
 //!     cargo run --release --example join_timing -- 1e7
 

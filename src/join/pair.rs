@@ -39,8 +39,11 @@ struct Grid {
     scale_y: f64,
     /// Start of each cell's entries in `entries` (row-major), plus one end.
     starts: Vec<u32>,
-    /// (geometry, its box, where the cell lies) per cell entry.
-    entries: Vec<(u32, geo::Rect, CellPosition)>,
+    /// (geometry, where the cell lies) per cell entry; cells wholly outside a polygon have
+    /// no entry for it, since no point predicate holds there.
+    entries: Vec<(u32, CellPosition)>,
+    /// The box of each geometry, by row.
+    rects: Vec<geo::Rect>,
 }
 
 /// Where a grid cell lies relative to a polygon.
@@ -62,10 +65,11 @@ impl Grid {
             .iter()
             .map(|b| Some(b.1))
             .reduce(geometry::merge_bounds)??;
-        // About four cells per geometry along each axis, at most 1024 x 1024 cells.
-        let side = ((boxes.len() as f64).sqrt() * 4.0)
+        // About eight cells per geometry along each axis, at most 2048 x 2048 cells: fine
+        // enough that most cells lie wholly inside one polygon.
+        let side = ((boxes.len() as f64).sqrt() * 8.0)
             .ceil()
-            .clamp(1.0, 1024.0) as usize;
+            .clamp(1.0, 2048.0) as usize;
         let (cells_x, cells_y) = (side, side);
         let scale_x = if extent.width() > 0.0 {
             cells_x as f64 / extent.width()
@@ -99,8 +103,7 @@ impl Grid {
             counts[i] += counts[i - 1];
         }
         let mut fill = counts.clone();
-        let mut entries =
-            vec![(0u32, extent, CellPosition::Mixed); counts[cells_x * cells_y] as usize];
+        let mut entries = vec![(0u32, CellPosition::Mixed); counts[cells_x * cells_y] as usize];
         for &(i, r) in boxes {
             let (xs, ys) = span(&r);
             let (x0, y0) = (*xs.start(), *ys.start());
@@ -143,10 +146,26 @@ impl Grid {
                         _ => CellPosition::Mixed,
                     };
                     let at = &mut fill[cy * cells_x + cx];
-                    entries[*at as usize] = (i as u32, r, position);
+                    entries[*at as usize] = (i as u32, position);
                     *at += 1;
                 }
             }
+        }
+        // Drop the entries of cells wholly outside their polygon.
+        let mut starts = Vec::with_capacity(counts.len());
+        let mut kept = Vec::with_capacity(entries.len());
+        starts.push(0u32);
+        for c in 0..cells_x * cells_y {
+            kept.extend(
+                entries[counts[c] as usize..counts[c + 1] as usize]
+                    .iter()
+                    .filter(|e| e.1 != CellPosition::Outside),
+            );
+            starts.push(kept.len() as u32);
+        }
+        let mut rects = vec![extent; boxes.iter().map(|b| b.0 + 1).max().unwrap_or(0)];
+        for &(i, r) in boxes {
+            rects[i] = r;
         }
         Some(Grid {
             extent,
@@ -154,8 +173,9 @@ impl Grid {
             cells_y,
             scale_x,
             scale_y,
-            starts: counts,
-            entries,
+            starts,
+            entries: kept,
+            rects,
         })
     }
 
@@ -173,7 +193,12 @@ impl Grid {
         } else {
             &self.entries[0..0]
         };
-        slice.iter().filter_map(move |&(i, r, position)| {
+        slice.iter().filter_map(move |&(i, position)| {
+            if position == CellPosition::Inside {
+                // The cell lies inside the polygon, so inside its box too.
+                return Some((i as usize, position));
+            }
+            let r = &self.rects[i as usize];
             (x >= r.min().x && x <= r.max().x && y >= r.min().y && y <= r.max().y)
                 .then_some((i as usize, position))
         })
@@ -256,7 +281,7 @@ pub(crate) fn join_pair(
 ) -> Result<Vec<(u64, u64)>> {
     let reach = predicate.reach();
     let array = left.geometry_array();
-    let mut found = Vec::new();
+    let mut found = Vec::with_capacity(array.len());
     for i in 0..array.len() {
         if array.is_null(i) {
             continue;
