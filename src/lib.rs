@@ -27,6 +27,7 @@ mod frame;
 pub mod geometry;
 pub mod io;
 pub mod join;
+pub mod ops;
 pub mod partition;
 pub mod plan;
 

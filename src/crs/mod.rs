@@ -6,6 +6,9 @@
 //! transformation ([`crate::GeoFrame::to_crs`]).
 
 mod ffi;
+mod utm;
+
+pub use utm::utm_epsg;
 
 use crate::error::{Error, Result};
 
