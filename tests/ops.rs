@@ -11,7 +11,9 @@ use geoframe::ops::{overlay::overlay_intersection, Aggregate, GeometryOp};
 use geoframe::{Crs, Error, GeoFrame};
 
 fn f(s: &str) -> f64 {
-    s.trim().parse().unwrap_or_else(|_| panic!("not a number: {s:?}"))
+    s.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("not a number: {s:?}"))
 }
 
 fn b(s: &str) -> bool {
@@ -63,7 +65,13 @@ fn measures_of_countries_match_geopandas() {
     let frame = countries_split();
     assert_eq!(frame.npartitions(), 8);
     check("area", &frame.area().unwrap(), &column(&rows, 1), 1e-9, 0.0);
-    check("length", &frame.length().unwrap(), &column(&rows, 2), 1e-9, 0.0);
+    check(
+        "length",
+        &frame.length().unwrap(),
+        &column(&rows, 2),
+        1e-9,
+        0.0,
+    );
     let bounds = frame.bounds().unwrap();
     for (k, name) in ["minx", "miny", "maxx", "maxy"].iter().enumerate() {
         let col = bounds
@@ -75,8 +83,20 @@ fn measures_of_countries_match_geopandas() {
         check(name, col, &column(&rows, 3 + k), 0.0, 0.0);
     }
     let centroids = frame.centroid().unwrap();
-    check("centroid x", &centroids.x().unwrap(), &column(&rows, 7), 1e-9, 1e-9);
-    check("centroid y", &centroids.y().unwrap(), &column(&rows, 8), 1e-9, 1e-9);
+    check(
+        "centroid x",
+        &centroids.x().unwrap(),
+        &column(&rows, 7),
+        1e-9,
+        1e-9,
+    );
+    check(
+        "centroid y",
+        &centroids.y().unwrap(),
+        &column(&rows, 8),
+        1e-9,
+        1e-9,
+    );
     check(
         "convex hull area",
         &frame.convex_hull().unwrap().area().unwrap(),
@@ -296,7 +316,13 @@ fn utm_estimate_and_reprojection_match_geopandas() {
     let wgs = nybb.to_crs(&Crs::epsg(4326)).unwrap();
     assert_eq!(wgs.estimate_utm_crs().unwrap().to_epsg(), Some(32618));
     let projected = wgs.to_crs(&utm).unwrap();
-    check("area in UTM", &projected.area().unwrap(), &column(&rows, 3), 1e-9, 0.0);
+    check(
+        "area in UTM",
+        &projected.area().unwrap(),
+        &column(&rows, 3),
+        1e-9,
+        0.0,
+    );
     for (i, g) in projected.geometries().unwrap().iter().enumerate() {
         let Some(Geometry::MultiPolygon(m)) = g else {
             panic!("row {i} is not a multipolygon")
@@ -306,7 +332,10 @@ fn utm_estimate_and_reprojection_match_geopandas() {
         assert!((first.y - f(&rows[i][2])).abs() < 1e-6, "row {i} y");
     }
     // Planar frames have no geodesic measures.
-    assert!(matches!(nybb.geodesic_area(), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        nybb.geodesic_area(),
+        Err(Error::InvalidArgument(_))
+    ));
 }
 
 #[test]
@@ -426,8 +455,8 @@ fn dissolve_counties_to_states_keeps_every_area() {
         start += batch.num_rows();
         batches.push(arrow_array::RecordBatch::try_new(schema.clone(), columns).unwrap());
     }
-    let with_state = GeoFrame::from_record_batches(schema, batches, "geometry", frame.crs().cloned())
-        .unwrap();
+    let with_state =
+        GeoFrame::from_record_batches(schema, batches, "geometry", frame.crs().cloned()).unwrap();
     let states = with_state
         .dissolve(&["state"], &[("geoid", Aggregate::Count)])
         .unwrap();
@@ -494,7 +523,9 @@ fn dissolve_aggregates_and_union_all() {
     // precision of the snapped overlay).
     assert!(rel_eq(union.unsigned_area(), parts, 1e-6));
     assert!(frame.dissolve(&["nope"], &[]).is_err());
-    assert!(frame.dissolve(&["continent"], &[("name", Aggregate::Sum)]).is_err());
+    assert!(frame
+        .dissolve(&["continent"], &[("name", Aggregate::Sum)])
+        .is_err());
     assert!(cities().union_all().is_err());
 }
 
@@ -511,9 +542,15 @@ fn overlay_intersection_matches_geopandas() {
     .unwrap();
     let pieces = overlay_intersection(&countries_split(), &boxes).unwrap();
     let left = pieces.column("index_left").unwrap();
-    let left = left.as_any().downcast_ref::<arrow_array::Int64Array>().unwrap();
+    let left = left
+        .as_any()
+        .downcast_ref::<arrow_array::Int64Array>()
+        .unwrap();
     let right = pieces.column("index_right").unwrap();
-    let right = right.as_any().downcast_ref::<arrow_array::Int64Array>().unwrap();
+    let right = right
+        .as_any()
+        .downcast_ref::<arrow_array::Int64Array>()
+        .unwrap();
     let areas = pieces.area().unwrap();
     let got: Vec<(i64, i64, f64)> = (0..pieces.len())
         .map(|i| (left.value(i), right.value(i), areas.value(i)))
@@ -527,5 +564,46 @@ fn overlay_intersection_matches_geopandas() {
         let r = g.bounding_rect().unwrap();
         // Within the snapping step of the overlay (about 3e-7 degrees on a world extent).
         assert!(r.min().x >= -20.0 - 1e-6 && r.max().x <= 50.0 + 1e-6);
+    }
+}
+
+#[test]
+fn lazy_geometry_ops_equal_eager_ones_for_any_partitioning() {
+    use geoframe::io::{scan_shapefile, ShapefileOptions};
+    use geoframe::plan::ExecuteOptions;
+    let eager = countries()
+        .buffer(0.25)
+        .unwrap()
+        .centroid()
+        .unwrap()
+        .to_record_batch()
+        .unwrap();
+    for rows_per_partition in [1000, 25, 3] {
+        let lazy = scan_shapefile(
+            common::data("naturalearth_lowres/naturalearth_lowres.shp"),
+            &ShapefileOptions {
+                rows_per_partition,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .map_geometry(GeometryOp::Buffer { distance: 0.25 })
+        .unwrap()
+        .map_geometry(GeometryOp::Centroid)
+        .unwrap();
+        let dot = lazy.to_dot();
+        assert!(dot.contains("buffer") && dot.contains("centroid"), "{dot}");
+        for workers in [1, 2] {
+            let got = lazy
+                .collect(&ExecuteOptions {
+                    workers,
+                    progress: false,
+                })
+                .unwrap();
+            assert_eq!(got.to_record_batch().unwrap(), eager);
+            for (p, b) in got.partitions().iter().zip(got.partition_bounds()) {
+                assert_eq!(p.bounds(), b);
+            }
+        }
     }
 }

@@ -99,3 +99,37 @@ fn native_geoparquet_encoding_reports_its_roadmap_entry() {
         other => panic!("expected NotImplemented, got {other}"),
     }
 }
+
+#[test]
+fn no_roadmap_entry_names_a_built_operation() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ROADMAP.md")).unwrap();
+    let built: BTreeSet<&str> = geoframe::ops::IMPLEMENTED.iter().copied().collect();
+    assert!(built.contains("dissolve") && built.len() >= 40);
+    let mut anchor = None;
+    let mut checked = 0;
+    for line in text.lines() {
+        if let Some(a) = line.strip_prefix("### ") {
+            anchor = Some(a.trim().to_string());
+            continue;
+        }
+        if line.starts_with("## ") {
+            anchor = None; // section prose, such as the list of what is built
+            continue;
+        }
+        let Some(anchor) = &anchor else { continue };
+        for (k, name) in line.split('`').enumerate() {
+            if k % 2 == 1 {
+                checked += 1;
+                assert!(
+                    !built.contains(name),
+                    "ROADMAP.md#{anchor} lists `{name}`, which is built"
+                );
+            }
+        }
+    }
+    assert!(
+        checked > 30,
+        "only {checked} names found in roadmap entries"
+    );
+}

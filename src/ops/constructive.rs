@@ -149,6 +149,26 @@ impl GeometryOp {
         }
     }
 
+    /// Bounds that hold the results of geometries within `bounds`; `None` when they can be
+    /// anywhere (rotations, scaling, shears, general affine transforms).
+    pub fn bounds_after(&self, bounds: geo::Rect) -> Option<geo::Rect> {
+        match self {
+            GeometryOp::Buffer { distance } => {
+                let d = distance.max(0.0);
+                Some(geo::Rect::new(
+                    (bounds.min().x - d, bounds.min().y - d),
+                    (bounds.max().x + d, bounds.max().y + d),
+                ))
+            }
+            GeometryOp::Translate { dx, dy } => Some(bounds.translate(*dx, *dy)),
+            GeometryOp::Affine { .. }
+            | GeometryOp::Rotate { .. }
+            | GeometryOp::Scale { .. }
+            | GeometryOp::Skew { .. } => None,
+            _ => Some(bounds),
+        }
+    }
+
     /// The operation applied to one geometry; `None` where the result is empty (the
     /// centroid of an empty geometry, say) and the row becomes null.
     pub fn apply(&self, g: &Geometry) -> Option<Geometry> {
@@ -255,7 +275,9 @@ fn boundary(g: &Geometry) -> Geometry {
         }
         Geometry::Polygon(p) if p.interiors().is_empty() => p.exterior().clone().into(),
         Geometry::Polygon(p) => MultiLineString::new(rings(p)).into(),
-        Geometry::MultiPolygon(m) => MultiLineString::new(m.0.iter().flat_map(rings).collect()).into(),
+        Geometry::MultiPolygon(m) => {
+            MultiLineString::new(m.0.iter().flat_map(rings).collect()).into()
+        }
         Geometry::Rect(r) => r.to_polygon().exterior().clone().into(),
         Geometry::Triangle(t) => t.to_polygon().exterior().clone().into(),
         Geometry::GeometryCollection(c) => {
@@ -429,7 +451,9 @@ impl GeoFrame {
                         Some(Geometry::MultiLineString(m)) => {
                             m.0.into_iter().map(Into::into).collect()
                         }
-                        Some(Geometry::MultiPolygon(m)) => m.0.into_iter().map(Into::into).collect(),
+                        Some(Geometry::MultiPolygon(m)) => {
+                            m.0.into_iter().map(Into::into).collect()
+                        }
                         Some(Geometry::GeometryCollection(c)) => c.0,
                         Some(g) => vec![g],
                         None => {

@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
-use geo::orient::Direction;
 use geo::bool_ops::{FillRule, OpType};
+use geo::orient::Direction;
 use geo::{BooleanOps, Geometry, MultiPolygon, Orient};
 use rayon::prelude::*;
 
@@ -180,10 +180,8 @@ impl GeoFrame {
         let unions: Vec<MultiPolygon> = groups
             .par_iter()
             .map(|rows| {
-                let parts: Vec<Vec<geo::Polygon>> = rows
-                    .iter()
-                    .filter_map(|&r| polygons[r].clone())
-                    .collect();
+                let parts: Vec<Vec<geo::Polygon>> =
+                    rows.iter().filter_map(|&r| polygons[r].clone()).collect();
                 union_tree(&parts)
             })
             .collect();
@@ -203,8 +201,8 @@ impl GeoFrame {
                 name.to_string()
             };
             let column = self.column(name)?;
-            let (field, array) = aggregate(&out_name, &column, *agg, &groups, &firsts)
-                .map_err(|e| match e {
+            let (field, array) =
+                aggregate(&out_name, &column, *agg, &groups, &firsts).map_err(|e| match e {
                     Error::Arrow(e) => Error::InvalidArgument(format!(
                         "dissolve: cannot aggregate column {name:?} with {}: {e}",
                         agg.name()
@@ -280,8 +278,5 @@ fn aggregate(
             }
         })
         .collect();
-    Ok((
-        Field::new(name, DataType::Float64, true),
-        Arc::new(values),
-    ))
+    Ok((Field::new(name, DataType::Float64, true), Arc::new(values)))
 }

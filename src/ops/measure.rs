@@ -27,11 +27,11 @@ fn total_length(g: &Geometry, line: &impl Fn(&LineString) -> f64) -> f64 {
         Geometry::LineString(l) => line(l),
         Geometry::MultiLineString(m) => m.0.iter().map(line).sum(),
         Geometry::Polygon(p) => line(p.exterior()) + p.interiors().iter().map(line).sum::<f64>(),
-        Geometry::MultiPolygon(m) => m
-            .0
-            .iter()
-            .map(|p| total_length(&Geometry::Polygon(p.clone()), line))
-            .sum(),
+        Geometry::MultiPolygon(m) => {
+            m.0.iter()
+                .map(|p| total_length(&Geometry::Polygon(p.clone()), line))
+                .sum()
+        }
         Geometry::Rect(r) => total_length(&Geometry::Polygon(r.to_polygon()), line),
         Geometry::Triangle(t) => total_length(&Geometry::Polygon(t.to_polygon()), line),
         Geometry::GeometryCollection(c) => c.0.iter().map(|g| total_length(g, line)).sum(),
@@ -105,7 +105,9 @@ impl GeoFrame {
 
     /// Planar distance from each row to `other`, in CRS units (0 where they meet).
     pub fn distance(&self, other: &Geometry) -> Result<Float64Array> {
-        Ok(floats(per_row(self, |g, _| Ok(Euclidean.distance(g, other)))?))
+        Ok(floats(per_row(self, |g, _| {
+            Ok(Euclidean.distance(g, other))
+        })?))
     }
 
     /// Geodesic distance in metres from each point row to the point `other` (WGS84). Needs

@@ -39,6 +39,13 @@ pub enum TaskKind {
         /// First row of the partition, for error messages.
         first_row: u64,
     },
+    /// Apply a per-row geometry operation.
+    MapGeometry {
+        /// The operation.
+        op: crate::ops::GeometryOp,
+        /// First row of the partition, for error messages.
+        first_row: u64,
+    },
     /// Cut a partition's geometries to a polygon mask, dropping rows that miss it.
     Clip {
         /// The mask, as WKB.
@@ -129,6 +136,7 @@ impl TaskKind {
             TaskKind::Scan { .. } => "scan",
             TaskKind::Select { .. } => "select",
             TaskKind::ToCrs { .. } => "to_crs",
+            TaskKind::MapGeometry { op, .. } => op.name(),
             TaskKind::Clip { .. } => "clip",
             TaskKind::CountRows => "count",
             TaskKind::SumCounts => "sum",

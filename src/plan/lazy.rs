@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::io::geoparquet::GeoParquetSource;
 use crate::io::shapefile::ShapefileSource;
 use crate::join::{join_schema, start_radius, How, Predicate};
+use crate::ops::GeometryOp;
 use crate::partition::{shuffle, Partition, PartitionIndex, ShuffleMethod};
 use crate::{geometry, Crs, GeoFrame};
 
@@ -33,6 +34,10 @@ enum Node {
     ToCrs {
         input: LazyFrame,
         target: Crs,
+    },
+    MapGeometry {
+        input: LazyFrame,
+        op: GeometryOp,
     },
     Clip {
         input: LazyFrame,
@@ -243,6 +248,43 @@ impl LazyFrame {
             node: Arc::new(Node::ToCrs {
                 input: self.clone(),
                 target: target.clone(),
+            }),
+        })
+    }
+
+    /// Applies a per-row geometry operation (see [`GeoFrame::map_geometry`]), one task per
+    /// partition. Partition bounds are carried over where the operation keeps geometries
+    /// inside them (centroids, hulls, simplification, ...), grown or shifted for buffers
+    /// and translations, and unknown after other affine transforms.
+    ///
+    /// ```
+    /// use geoframe::io::{scan_shapefile, ShapefileOptions};
+    /// use geoframe::ops::GeometryOp;
+    /// use geoframe::plan::ExecuteOptions;
+    /// let countries = scan_shapefile("data/naturalearth_lowres/naturalearth_lowres.shp", &ShapefileOptions { rows_per_partition: 50, ..Default::default() })?;
+    /// let centres = countries.map_geometry(GeometryOp::Centroid)?.collect(&ExecuteOptions::default())?;
+    /// assert_eq!(centres.geom_type()?.value(0), "Point");
+    /// # Ok::<(), geoframe::Error>(())
+    /// ```
+    pub fn map_geometry(&self, op: GeometryOp) -> Result<LazyFrame> {
+        op.check()?;
+        let everywhere = Rect::new((f64::MIN, f64::MIN), (f64::MAX, f64::MAX));
+        let parts = self
+            .parts
+            .iter()
+            .map(|p| PartMeta {
+                rows: p.rows,
+                bounds: p.bounds.map(|b| op.bounds_after(b).unwrap_or(everywhere)),
+            })
+            .collect();
+        Ok(LazyFrame {
+            schema: self.schema.clone(),
+            geometry_column: self.geometry_column,
+            crs: self.crs.clone(),
+            parts: Arc::new(parts),
+            node: Arc::new(Node::MapGeometry {
+                input: self.clone(),
+                op,
             }),
         })
     }
@@ -553,7 +595,9 @@ impl LazyFrame {
     fn rows_known(&self) -> bool {
         match self.node.as_ref() {
             Node::Source(_) | Node::Shuffle { .. } => true,
-            Node::Select { input, .. } | Node::ToCrs { input, .. } => input.rows_known(),
+            Node::Select { input, .. }
+            | Node::ToCrs { input, .. }
+            | Node::MapGeometry { input, .. } => input.rows_known(),
             Node::Join { .. } | Node::Nearest { .. } | Node::Clip { .. } => false,
         }
     }
@@ -746,6 +790,21 @@ impl Compiler {
                         let kind = TaskKind::ToCrs {
                             from: from.clone(),
                             to: target.definition().to_string(),
+                            first_row: first_rows[k],
+                        };
+                        self.graph
+                            .push(kind, Some(k), Some(frame.parts[k].rows), vec![t])
+                    })
+                    .collect()
+            }
+            Node::MapGeometry { input, op } => {
+                let inputs = self.emit(input);
+                inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &t)| {
+                        let kind = TaskKind::MapGeometry {
+                            op: op.clone(),
                             first_row: first_rows[k],
                         };
                         self.graph
