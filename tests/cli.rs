@@ -1,0 +1,185 @@
+//! The `geoframe` command line on real files: every subcommand, and bad input (missing file,
+//! unknown format, unknown column) exiting with status 2 and a message naming the problem.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+mod common;
+
+fn geoframe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_geoframe"))
+        .args(args)
+        .arg("--quiet")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run geoframe")
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const CITIES: &str = "data/naturalearth_cities/naturalearth_cities.shp";
+const COUNTRIES: &str = "data/naturalearth_lowres/naturalearth_lowres.shp";
+
+fn out(dir: &tempfile::TempDir, name: &str) -> String {
+    dir.path().join(name).to_string_lossy().into_owned()
+}
+
+#[test]
+fn info_describes_a_shapefile() {
+    let o = geoframe(&[
+        "info",
+        "data/us_counties/us_counties.shp",
+        "--partitions",
+        "500",
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stdout.contains("rows:       3231"), "{stdout}");
+    assert!(stdout.contains("partitions: 7"), "{stdout}");
+    assert!(stdout.contains("EPSG:4326"), "{stdout}");
+    assert!(stdout.contains("geoid"), "{stdout}");
+}
+
+#[test]
+fn sjoin_writes_the_pairs_geopandas_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["parquet", "shp", "geojson"] {
+        let path = out(&dir, &format!("joined.{ext}"));
+        let o = geoframe(&[
+            "sjoin",
+            CITIES,
+            COUNTRIES,
+            "--predicate",
+            "within",
+            "-o",
+            &path,
+            "--workers",
+            "2",
+        ]);
+        assert!(o.status.success(), "{}", text(&o).1);
+        let back = match ext {
+            "parquet" => geoframe::io::read_geoparquet(&path, &Default::default()).unwrap(),
+            "shp" => geoframe::io::read_shapefile(&path, &Default::default()).unwrap(),
+            _ => geoframe::io::read_geojson(&path, 1000).unwrap(),
+        };
+        // GeoPandas' sjoin(cities, countries, predicate="within"): tests/oracle.
+        assert_eq!(
+            back.len(),
+            common::oracle("cities_within_countries.csv").len()
+        );
+        assert_eq!(back.len(), 213);
+    }
+}
+
+#[test]
+fn nearest_dissolve_and_convert() {
+    let dir = tempfile::tempdir().unwrap();
+    let near = out(&dir, "near.parquet");
+    let o = geoframe(&[
+        "nearest",
+        CITIES,
+        COUNTRIES,
+        "--distance-col",
+        "dist",
+        "-o",
+        &near,
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let frame = geoframe::io::read_geoparquet(&near, &Default::default()).unwrap();
+    assert!(frame.len() >= 243);
+    assert!(frame.column("dist").is_ok());
+
+    let continents = out(&dir, "continents.parquet");
+    let o = geoframe(&[
+        "dissolve",
+        COUNTRIES,
+        "--by",
+        "continent",
+        "--agg",
+        "pop_est:sum",
+        "-o",
+        &continents,
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let frame = geoframe::io::read_geoparquet(&continents, &Default::default()).unwrap();
+    assert_eq!(frame.len(), 8);
+
+    let merc = out(&dir, "cities_3857.geojson");
+    let o = geoframe(&["convert", CITIES, "--to-crs", "EPSG:3857", "-o", &merc]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let frame = geoframe::io::read_geojson(&merc, 1000).unwrap();
+    assert_eq!(frame.len(), 243);
+    // Vatican City, as pyproj puts it in EPSG:3857 (tests/oracle/ops_cities.csv).
+    assert!((frame.x().unwrap().value(0) - 1386304.6438318274).abs() < 1e-6);
+}
+
+#[test]
+fn bad_input_exits_with_status_2_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = out(&dir, "x.parquet");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["info", "data/nope.shp"], "nope"),
+        (vec!["info", "README.md"], "unknown format"),
+        (
+            vec![
+                "dissolve",
+                COUNTRIES,
+                "--by",
+                "no_such_column",
+                "-o",
+                &target,
+            ],
+            "no_such_column",
+        ),
+        (
+            vec![
+                "dissolve",
+                COUNTRIES,
+                "--by",
+                "continent",
+                "--agg",
+                "name:sum",
+                "-o",
+                &target,
+            ],
+            "numeric",
+        ),
+        (
+            vec!["sjoin", CITIES, COUNTRIES, "-o", "out.txt"],
+            "unknown format",
+        ),
+        (
+            vec![
+                "sjoin",
+                CITIES,
+                COUNTRIES,
+                "--predicate",
+                "dwithin",
+                "-o",
+                &target,
+            ],
+            "--distance",
+        ),
+        (
+            vec!["convert", CITIES, "--to-crs", "EPSG:999999", "-o", &target],
+            "CRS",
+        ),
+    ];
+    for (args, needle) in cases {
+        let o = geoframe(&args);
+        let (_, stderr) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    assert!(
+        !PathBuf::from(&target).exists(),
+        "a failed run left {target}"
+    );
+    // clap's own usage errors also exit with 2.
+    assert_eq!(geoframe(&["sjoin"]).status.code(), Some(2));
+}
