@@ -108,3 +108,67 @@ fn each_city_nearest_other_city() {
     let zero = rows(&joined).iter().filter(|r| r.2 == Some(0.0)).count();
     assert!(zero >= 213, "{zero}");
 }
+
+#[test]
+fn exclusive_nearest_of_cities_is_the_nearest_other_city() {
+    use geoframe::io::{scan_shapefile, ShapefileOptions};
+    use geoframe::plan::ExecuteOptions;
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/naturalearth_cities/naturalearth_cities.shp"
+    );
+    let all = geoframe::io::read_shapefile(path, &Default::default()).unwrap();
+    let points: Vec<Geometry> = all.geometries().unwrap().into_iter().flatten().collect();
+    // Brute force: every other city at the smallest distance (ties kept).
+    let mut want = Vec::new();
+    for (i, a) in points.iter().enumerate() {
+        let d: Vec<f64> = points
+            .iter()
+            .map(|b| {
+                if a == b {
+                    f64::INFINITY
+                } else {
+                    Euclidean.distance(a, b)
+                }
+            })
+            .collect();
+        let best = d.iter().copied().fold(f64::INFINITY, f64::min);
+        for (j, &dj) in d.iter().enumerate() {
+            if dj == best {
+                want.push((i as i64, j as i64, best));
+            }
+        }
+    }
+    for rows_per_partition in [243, 17] {
+        let cities = scan_shapefile(
+            path,
+            &ShapefileOptions {
+                rows_per_partition,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let got = cities
+            .sjoin_nearest_exclusive(&cities, How::Inner, None, Some("d"))
+            .unwrap()
+            .collect(&ExecuteOptions::default())
+            .unwrap();
+        let batch = got.to_record_batch().unwrap();
+        let l = batch
+            .column_by_name("index_left")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let r = batch
+            .column_by_name("index_right")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let d = batch
+            .column_by_name("d")
+            .unwrap()
+            .as_primitive::<Float64Type>();
+        let rows: Vec<(i64, i64, f64)> = (0..batch.num_rows())
+            .map(|k| (l.value(k), r.value(k), d.value(k)))
+            .collect();
+        assert_eq!(rows, want, "{rows_per_partition} rows per partition");
+    }
+}

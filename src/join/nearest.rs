@@ -15,7 +15,8 @@ use crate::partition::Partition;
 /// with the box grown by `best` is complete (and may find closer ones), because a geometry
 /// within `best` of the left geometry has its box within `best` of the left geometry's box. Every right row at exactly
 /// the smallest distance is kept (ties, as GeoPandas keeps them); rows farther than
-/// `max_distance` never match. `limit` bounds the growth: past it every right geometry has
+/// `max_distance` never match; with `exclusive`, right geometries equal to the left one are
+/// skipped. `limit` bounds the growth: past it every right geometry has
 /// been seen.
 pub(crate) fn nearest_pairs(
     left: &Partition,
@@ -25,6 +26,7 @@ pub(crate) fn nearest_pairs(
     max_distance: Option<f64>,
     radius: f64,
     limit: f64,
+    exclusive: bool,
 ) -> Result<Vec<(u64, u64, f64)>> {
     let mut out = Vec::new();
     for (i, g) in left.geometries(left_first_row)?.iter().enumerate() {
@@ -39,6 +41,9 @@ pub(crate) fn nearest_pairs(
             let mut hits = Vec::new();
             for (k, right) in rights.iter().enumerate() {
                 for (j, candidate) in right.candidates_in(&env) {
+                    if exclusive && candidate == g {
+                        continue;
+                    }
                     hits.push((k, j, Euclidean.distance(g, candidate)));
                 }
             }

@@ -105,6 +105,9 @@ pub enum TaskKind {
         radius: f64,
         /// A distance past which every right geometry has been searched.
         limit: f64,
+        /// Right geometries equal to the left one are skipped (GeoPandas' `exclusive`).
+        #[serde(default)]
+        exclusive: bool,
     },
     /// Assemble the output rows of one base partition (left, or right for right joins)
     /// from its pair results. Dependencies: the base partition, the pair results, then the

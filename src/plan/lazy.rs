@@ -55,6 +55,7 @@ enum Node {
         right: LazyFrame,
         how: How,
         max_distance: Option<f64>,
+        exclusive: bool,
         with_distance: bool,
         /// For each output partition: its left partition, the right partitions that may
         /// hold a nearest row, the search's starting radius and its limit.
@@ -418,6 +419,42 @@ impl LazyFrame {
         max_distance: Option<f64>,
         distance_col: Option<&str>,
     ) -> Result<LazyFrame> {
+        self.nearest(right, how, max_distance, distance_col, false)
+    }
+
+    /// Like [`LazyFrame::sjoin_nearest`], but a right geometry equal to the left one is
+    /// never its nearest (GeoPandas' `sjoin_nearest(..., exclusive=True)`): joining a layer
+    /// with itself finds each row's nearest *other* row.
+    ///
+    /// ```
+    /// use geoframe::io::{scan_shapefile, ShapefileOptions};
+    /// use geoframe::join::How;
+    /// use geoframe::plan::ExecuteOptions;
+    /// let cities = scan_shapefile("data/naturalearth_cities/naturalearth_cities.shp", &ShapefileOptions::default())?;
+    /// let pairs = cities
+    ///     .sjoin_nearest_exclusive(&cities, How::Inner, None, Some("distance"))?
+    ///     .collect(&ExecuteOptions::default())?;
+    /// assert!(pairs.len() >= 243); // every city has a nearest other city (ties add rows)
+    /// # Ok::<(), geoframe::Error>(())
+    /// ```
+    pub fn sjoin_nearest_exclusive(
+        &self,
+        right: &LazyFrame,
+        how: How,
+        max_distance: Option<f64>,
+        distance_col: Option<&str>,
+    ) -> Result<LazyFrame> {
+        self.nearest(right, how, max_distance, distance_col, true)
+    }
+
+    fn nearest(
+        &self,
+        right: &LazyFrame,
+        how: How,
+        max_distance: Option<f64>,
+        distance_col: Option<&str>,
+        exclusive: bool,
+    ) -> Result<LazyFrame> {
         self.known_rows()?;
         right.known_rows()?;
         if how == How::Right {
@@ -482,7 +519,13 @@ impl LazyFrame {
                 .filter_map(|(r, rp)| rp.bounds.map(|rb| (r, box_distance(lb, rb))))
                 .map(|(r, (near, far))| (r, near, far))
                 .collect();
-            let upper = candidates.iter().map(|c| c.2).fold(f64::INFINITY, f64::min);
+            // The nearest partition's farthest point bounds the search, unless the rows
+            // there may all be excluded as equal to the left one.
+            let upper = if exclusive {
+                f64::INFINITY
+            } else {
+                candidates.iter().map(|c| c.2).fold(f64::INFINITY, f64::min)
+            };
             let cap = max_distance.unwrap_or(f64::INFINITY).min(upper);
             let rs: Vec<usize> = candidates
                 .iter()
@@ -528,6 +571,7 @@ impl LazyFrame {
                 right: right.clone(),
                 how,
                 max_distance,
+                exclusive,
                 with_distance: distance_col.is_some(),
                 groups,
             }),
@@ -880,6 +924,7 @@ impl Compiler {
                 right,
                 how,
                 max_distance,
+                exclusive,
                 with_distance,
                 groups,
             } => {
@@ -914,6 +959,7 @@ impl Compiler {
                             max_distance: *max_distance,
                             radius: *radius,
                             limit: *limit,
+                            exclusive: *exclusive,
                         },
                         Some(*l),
                         None,

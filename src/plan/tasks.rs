@@ -185,6 +185,7 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
             max_distance,
             radius,
             limit,
+            exclusive,
         } => {
             let left = partition(task, &inputs[0])?;
             let rights = inputs[1..]
@@ -202,6 +203,7 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
                 *max_distance,
                 *radius,
                 *limit,
+                *exclusive,
             )?)
         }
         TaskKind::JoinMerge {
