@@ -14,6 +14,8 @@ dpkg -s libproj-dev >/dev/null 2>&1 || need_apt+=(libproj-dev)
 dpkg -s libclang-dev >/dev/null 2>&1 || need_apt+=(libclang-dev)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+# The map examples write their text in DejaVu Sans.
+dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need_apt+=(fonts-dejavu-core)
 if [ "${GEOFRAME_NEED_PYTHON:-0}" = 1 ]; then
     command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
     python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)

@@ -503,6 +503,76 @@ impl GeoFrame {
         }
         Ok(arrow_select::concat::concat(&arrays)?)
     }
+
+    /// The frame with `values` (one per row, in row order) as a column named `name`,
+    /// added at the end or replacing the column of that name. Partitions are kept.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use geo::{point, Geometry};
+    /// use geoframe::GeoFrame;
+    /// let points: Vec<Geometry> = (0..4).map(|i| point!(x: i as f64, y: 0.0).into()).collect();
+    /// let frame = GeoFrame::from_geometries(points, None)?.repartition(3)?;
+    /// let ids = Arc::new(arrow_array::Int64Array::from(vec![10, 11, 12, 13]));
+    /// let frame = frame.with_column("id", ids)?;
+    /// assert_eq!(frame.column("id")?.len(), 4);
+    /// # Ok::<(), geoframe::Error>(())
+    /// ```
+    pub fn with_column(&self, name: &str, values: ArrayRef) -> Result<GeoFrame> {
+        if values.len() != self.len() {
+            return Err(Error::InvalidArgument(format!(
+                "with_column({name:?}): {} values for {} rows",
+                values.len(),
+                self.len()
+            )));
+        }
+        if name == self.geometry_column() {
+            return Err(Error::InvalidArgument(format!(
+                "with_column({name:?}) would replace the geometry column"
+            )));
+        }
+        let field = arrow_schema::Field::new(name, values.data_type().clone(), true);
+        let mut fields: Vec<arrow_schema::FieldRef> =
+            self.schema.fields().iter().cloned().collect();
+        let position = match self.schema.index_of(name) {
+            Ok(i) => {
+                fields[i] = Arc::new(field);
+                i
+            }
+            Err(_) => {
+                fields.push(Arc::new(field));
+                fields.len() - 1
+            }
+        };
+        let schema = Arc::new(Schema::new_with_metadata(
+            fields,
+            self.schema.metadata().clone(),
+        ));
+        let mut start = 0;
+        let mut partitions = Vec::with_capacity(self.partitions.len());
+        for p in &self.partitions {
+            let mut columns = p.batch().columns().to_vec();
+            let slice = values.slice(start, p.len());
+            start += p.len();
+            if position < columns.len() {
+                columns[position] = slice;
+            } else {
+                columns.push(slice);
+            }
+            let batch = RecordBatch::try_new(schema.clone(), columns)?;
+            partitions.push(Partition::with_bounds(
+                batch,
+                self.geometry_column,
+                p.bounds(),
+            ));
+        }
+        Ok(Self::from_parts(
+            schema,
+            self.geometry_column,
+            self.crs.clone(),
+            partitions,
+        ))
+    }
 }
 
 fn reproject(proj: &proj::Proj, g: Geometry) -> std::result::Result<Geometry, proj::ProjError> {

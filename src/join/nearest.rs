@@ -18,6 +18,7 @@ use crate::partition::Partition;
 /// `max_distance` never match; with `exclusive`, right geometries equal to the left one are
 /// skipped. `limit` bounds the growth: past it every right geometry has
 /// been seen.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn nearest_pairs(
     left: &Partition,
     left_first_row: u64,
