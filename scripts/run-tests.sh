@@ -21,3 +21,11 @@ cargo run --release --quiet --example write_samples -- "$samples"
 "$venv/bin/python" tests/interop/check_geopandas.py "$samples"
 
 cargo test --release
+
+# Every example analysis runs, at small sizes, drawing its maps outside the repository.
+maps=target/example-maps
+cargo run --release --quiet --example cities_per_country -- "$maps"
+cargo run --release --quiet --example county_density -- 1e5 "$maps"
+cargo run --release --quiet --example nearest_city -- "$maps"
+cargo run --release --quiet --example dissolve_states -- "$maps"
+cargo run --release --quiet --example task_graph -- "$maps"

@@ -172,3 +172,27 @@ fn exclusive_nearest_of_cities_is_the_nearest_other_city() {
         assert_eq!(rows, want, "{rows_per_partition} rows per partition");
     }
 }
+
+#[test]
+fn nearest_without_a_distance_column() {
+    // Regression: the merge added a distance column the schema did not have.
+    let points: Vec<Geometry> = (0..20)
+        .map(|i| Geometry::Point(geo::point!(x: i as f64, y: 0.0)))
+        .collect();
+    let targets: Vec<Geometry> = (0..5)
+        .map(|i| Geometry::Point(geo::point!(x: 4.0 * i as f64 + 0.5, y: 1.0)))
+        .collect();
+    let left = GeoFrame::from_geometries(points, None)
+        .unwrap()
+        .repartition(6)
+        .unwrap();
+    let right = GeoFrame::from_geometries(targets, None)
+        .unwrap()
+        .repartition(2)
+        .unwrap();
+    for how in [How::Inner, How::Left] {
+        let joined = sjoin_nearest(&left, &right, how, None, None).unwrap();
+        assert_eq!(joined.schema().fields().len(), 3); // geometry, index_left, index_right
+        assert!(joined.len() >= 20);
+    }
+}

@@ -228,10 +228,12 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
             }
             pairs.sort_unstable();
             nearest.sort_by_key(|t| (t.0, t.1));
-            let distances: Option<Vec<f64>> = (!nearest.is_empty() || *with_distance).then(|| {
+            if !nearest.is_empty() {
                 pairs = nearest.iter().map(|t| (t.0, t.1)).collect();
-                nearest.iter().map(|t| t.2).collect()
-            });
+            }
+            // Only a nearest join asked for a distance column has one in its schema.
+            let distances: Option<Vec<f64>> =
+                with_distance.then(|| nearest.iter().map(|t| t.2).collect());
             let others = inputs[1 + pair_results..]
                 .iter()
                 .map(|v| partition(task, v))
