@@ -29,8 +29,12 @@ if [ -f "$peers_dir/bench_peers.py" ]; then
     [ -f "$dir/us_counties.parquet" ] || "$venv/bin/python" -c \
         "import geopandas as g; g.read_file('data/us_counties/us_counties.shp').to_parquet('$dir/us_counties.parquet')"
     peers_out=benchmarks/peers.txt
-    "$venv/bin/python" "$peers_dir/bench_peers.py" "$dir/points_$n.parquet" "$dir/us_counties.parquet" \
-        geopandas-read-shp geopandas dask-geopandas sedonadb duckdb | tee "$peers_out"
+    : > "$peers_out"
+    # One process per engine, so each peak RSS is that engine's own.
+    for engine in geopandas-read-shp geopandas dask-geopandas sedonadb duckdb; do
+        "$venv/bin/python" "$peers_dir/bench_peers.py" "$dir/points_$n.parquet" \
+            "$dir/us_counties.parquet" "$engine" | tee -a "$peers_out"
+    done
 else
     echo "run-benchmarks: $peers_dir not found; geoframe rows only" >&2
 fi

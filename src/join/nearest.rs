@@ -1,6 +1,6 @@
 //! Nearest-neighbour join: for each left row, the right rows at the smallest distance.
 
-use geo::{BoundingRect, Distance, Euclidean};
+use geo::{BoundingRect, Distance, Euclidean, Geometry, Point};
 use rstar::AABB;
 
 use super::pair::Indexed;
@@ -34,6 +34,18 @@ pub(crate) fn nearest_pairs(
         let Some(g) = g else { continue };
         let Some(b) = g.bounding_rect() else { continue };
         let row = left_first_row + i as u64;
+        if let Geometry::Point(p) = g {
+            out.extend(nearest_to_point(
+                g,
+                *p,
+                row,
+                rights,
+                right_first_rows,
+                max_distance,
+                exclusive,
+            ));
+            continue;
+        }
         let search = |r: f64| -> Vec<(usize, usize, f64)> {
             let env = AABB::from_corners(
                 [b.min().x - r, b.min().y - r],
@@ -83,6 +95,48 @@ pub(crate) fn nearest_pairs(
         }
     }
     Ok(out)
+}
+
+/// The nearest right rows of one left point: each right R-tree is walked in order of box
+/// distance (a lower bound of the geometry's distance from a point) until the boxes lie
+/// farther than the best distance found, so no box-growing rounds are needed.
+fn nearest_to_point(
+    g: &Geometry,
+    p: Point,
+    row: u64,
+    rights: &[&Indexed],
+    right_first_rows: &[u64],
+    max_distance: Option<f64>,
+    exclusive: bool,
+) -> Vec<(u64, u64, f64)> {
+    let mut best = max_distance.unwrap_or(f64::INFINITY);
+    let mut hits: Vec<(u64, u64, f64)> = Vec::new();
+    for (k, right) in rights.iter().enumerate() {
+        for (item, d2) in right
+            .tree
+            .nearest_neighbor_iter_with_distance_2(&[p.x(), p.y()])
+        {
+            // Box distances are rounded; go a hair past `best` so no tie is missed.
+            if d2.sqrt() > best * (1.0 + 1e-12) + f64::MIN_POSITIVE {
+                break;
+            }
+            let j = item.data;
+            let Some(candidate) = &right.geometries[j] else {
+                continue;
+            };
+            if exclusive && candidate == g {
+                continue;
+            }
+            let d = Euclidean.distance(g, candidate);
+            if d <= best {
+                best = d;
+                hits.push((row, right_first_rows[k] + j as u64, d));
+            }
+        }
+    }
+    hits.retain(|h| h.2 == best);
+    hits.sort_by_key(|h| h.1);
+    hits
 }
 
 /// A starting search radius for a left partition: the side of a square that holds one

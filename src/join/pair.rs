@@ -17,9 +17,9 @@ use crate::partition::Partition;
 /// One right partition decoded once, its polygons prepared, with an R-tree over the boxes
 /// of its geometries: shared by every pair task that meets this partition.
 pub(crate) struct Indexed {
-    geometries: Vec<Option<Geometry>>,
+    pub(super) geometries: Vec<Option<Geometry>>,
     prepared: Vec<Option<PreparedPolygon>>,
-    tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+    pub(super) tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
     grid: Option<Grid>,
 }
 
