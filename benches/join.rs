@@ -1,12 +1,14 @@
 //! Points-in-counties join at 1M and 10M points: the plain single-core `geo` + `rstar` loop
 //! (bulk-loaded R-tree of county boxes, `Intersects` per candidate) against geoframe's
 //! `sjoin` on Hilbert-shuffled points (64 partitions) against the Hilbert-ordered counties
-//! (one partition) with 1 and 2 workers (shuffles not timed).
+//! (one partition) with 1 and 2 workers (shuffles not timed); counties against counties
+//! shifted by 0.01° (polygon-polygon); 100,000 points to their nearest county centroid
+//! (`sjoin_nearest` against rstar's `nearest_neighbor`).
 //!
 //!     cargo bench --bench join
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use geo::{BoundingRect, Intersects};
+use geo::{BoundingRect, Centroid, Intersects, Translate};
 use geoframe::io::{read_shapefile, ShapefileOptions};
 use geoframe::join::{How, Predicate};
 use geoframe::partition::ShuffleMethod;
@@ -82,6 +84,112 @@ fn benches(c: &mut Criterion) {
         }
         group.finish();
     }
+
+    let shifted: Vec<geo::Geometry> = polygons.iter().map(|g| g.translate(0.01, 0.01)).collect();
+    let shifted_tree = boxes(&shifted);
+    let mut group = c.benchmark_group("counties-x-shifted-counties");
+    group.sample_size(10);
+    group.bench_function("geo + rstar loop, 1 core", |b| {
+        b.iter(|| {
+            let mut pairs = 0usize;
+            for a in &polygons {
+                let Some(r) = a.bounding_rect() else { continue };
+                let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+                for c in shifted_tree.locate_in_envelope_intersecting(&env) {
+                    pairs += usize::from(a.intersects(&shifted[c.data]));
+                }
+            }
+            pairs
+        })
+    });
+    let left = LazyFrame::from(counties.spatial_shuffle(ShuffleMethod::Hilbert, 8).unwrap());
+    let shifted_frame =
+        geoframe::GeoFrame::from_geometries(shifted.clone(), counties.crs().cloned())
+            .unwrap()
+            .spatial_shuffle(ShuffleMethod::Hilbert, 8)
+            .unwrap();
+    let plan = left
+        .sjoin(
+            &LazyFrame::from(shifted_frame),
+            How::Inner,
+            Predicate::Intersects,
+        )
+        .unwrap();
+    for workers in [1, 2] {
+        let options = ExecuteOptions {
+            workers,
+            progress: false,
+        };
+        group.bench_function(format!("geoframe sjoin, {workers} workers"), |b| {
+            b.iter(|| plan.collect(&options).unwrap())
+        });
+    }
+    group.finish();
+
+    let centroids: Vec<geo::Point> = polygons.iter().filter_map(|g| g.centroid()).collect();
+    let points = geoframe::datagen::uniform_points(100_000, 7, 100_000).unwrap();
+    let coords: Vec<[f64; 2]> = (0..100_000)
+        .map(|i| {
+            let (x, y, _) = geoframe::datagen::point(7, i);
+            [x, y]
+        })
+        .collect();
+    let point_tree = RTree::bulk_load(
+        centroids
+            .iter()
+            .enumerate()
+            .map(|(i, p)| GeomWithData::new([p.x(), p.y()], i))
+            .collect(),
+    );
+    let mut group = c.benchmark_group("nearest-county-centroid 1e5");
+    group.sample_size(10);
+    group.bench_function("rstar nearest_neighbor, 1 core", |b| {
+        b.iter(|| {
+            coords
+                .iter()
+                .filter(|p| point_tree.nearest_neighbor(*p).is_some())
+                .count()
+        })
+    });
+    let targets = geoframe::GeoFrame::from_geometries(
+        centroids.iter().map(|&p| p.into()).collect(),
+        counties.crs().cloned(),
+    )
+    .unwrap();
+    let plan = LazyFrame::from(points.spatial_shuffle(ShuffleMethod::Hilbert, 16).unwrap())
+        .sjoin_nearest(
+            &LazyFrame::from(targets.spatial_shuffle(ShuffleMethod::Hilbert, 4).unwrap()),
+            How::Inner,
+            None,
+            None,
+        )
+        .unwrap();
+    for workers in [1, 2] {
+        let options = ExecuteOptions {
+            workers,
+            progress: false,
+        };
+        group.bench_function(format!("geoframe sjoin_nearest, {workers} workers"), |b| {
+            b.iter(|| plan.collect(&options).unwrap())
+        });
+    }
+    group.finish();
+}
+
+fn boxes(geoms: &[geo::Geometry]) -> RTree<GeomWithData<Rectangle<[f64; 2]>, usize>> {
+    RTree::bulk_load(
+        geoms
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| {
+                let r = g.bounding_rect()?;
+                Some(GeomWithData::new(
+                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                ))
+            })
+            .collect(),
+    )
 }
 
 criterion_group!(join, benches);

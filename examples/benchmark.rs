@@ -5,6 +5,7 @@
 //!
 //!     scripts/run-benchmarks.sh 1e7        # peers, then this example, in one run
 //!     cargo run --release --example benchmark -- 1e7 /tmp/pts [peers.txt] [OUTDIR]
+//!     cargo run --release --example benchmark -- --chart benchmarks/results.csv benchmarks/join.png
 //!
 //! Tasks: `join` (N points in the 3,231 US counties, intersects; geoframe on Hilbert-shuffled
 //! points, the shuffle its own row), `read-shp` (the N-point shapefile with its attributes),
@@ -88,6 +89,28 @@ fn boxes(geoms: &[geo::Geometry]) -> RTree<GeomWithData<Rectangle<[f64; 2]>, usi
 
 fn main() -> Result<(), map::Error> {
     let mut args = std::env::args().skip(1);
+    if std::env::args().nth(1).as_deref() == Some("--chart") {
+        // Redraw the chart from a results CSV: --chart results.csv join.png
+        let (csv, png) = (args.nth(1).ok_or("no csv")?, args.next().ok_or("no png")?);
+        let rows: Vec<Row> = std::fs::read_to_string(&csv)?
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                Ok(Row {
+                    task: f[0].into(),
+                    engine: f[1].into(),
+                    workers: f[2].parse()?,
+                    n: f[3].parse()?,
+                    seconds: f[4].parse()?,
+                    pairs: f[5].parse()?,
+                    peak_rss_mb: f[6].parse()?,
+                })
+            })
+            .collect::<Result<_, map::Error>>()?;
+        let n = rows.iter().find(|r| r.task == "join").map_or(0, |r| r.n);
+        return chart(&rows, std::path::Path::new(&png), n);
+    }
     let label = args.next().unwrap_or_else(|| "1e7".into());
     let n = label.parse::<f64>()? as u64;
     let dir = std::path::PathBuf::from(args.next().unwrap_or_else(|| "/tmp/pts".into()));
@@ -173,7 +196,7 @@ fn main() -> Result<(), map::Error> {
     for workers in [1, 2] {
         push(
             "shuffle",
-            "geoframe (Hilbert, 64 partitions)",
+            "geoframe (Hilbert to 64 partitions)",
             workers,
             n,
             measure(|| {
@@ -207,7 +230,7 @@ fn main() -> Result<(), map::Error> {
     let target = out.join("end_to_end.parquet");
     push(
         "end-to-end",
-        "geoframe (read, shuffle, join, write)",
+        "geoframe (read + shuffle + join + write)",
         2,
         n,
         measure(|| {
@@ -400,6 +423,7 @@ fn chart(rows: &[Row], path: &std::path::Path, n: u64) -> Result<(), map::Error>
     let max = bars.iter().map(|b| b.1).fold(0.0, f64::max) * 1.15;
     let root = BitMapBackend::new(path, (1200, 120 + 60 * bars.len() as u32)).into_drawing_area();
     root.fill(&WHITE)?;
+    let n_bars = bars.len() as f64;
     let mut chart = ChartBuilder::on(&root)
         .caption(
             format!("Points in US counties, {n} points: join time (median of 3, 2 cores)"),
@@ -408,15 +432,22 @@ fn chart(rows: &[Row], path: &std::path::Path, n: u64) -> Result<(), map::Error>
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(330)
-        .build_cartesian_2d(0.0..max, (0..bars.len()).into_segmented())?;
+        .build_cartesian_2d(0.0..max, 0.0..n_bars)?;
     chart
         .configure_mesh()
         .disable_y_mesh()
+        .light_line_style(WHITE)
         .x_desc("seconds (lower is better)")
-        .y_labels(bars.len())
-        .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => bars.get(*i).map(|b| b.0.clone()).unwrap_or_default(),
-            _ => String::new(),
+        .y_labels(bars.len() * 2 + 1)
+        .y_label_formatter(&|v| {
+            let i = (v - 0.5).round();
+            if (v - 0.5 - i).abs() < 1e-6 && i >= 0.0 {
+                bars.get(i as usize)
+                    .map(|b| b.0.clone())
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            }
         })
         .label_style(("sans-serif", 16))
         .axis_desc_style(("sans-serif", 18))
@@ -428,17 +459,14 @@ fn chart(rows: &[Row], path: &std::path::Path, n: u64) -> Result<(), map::Error>
             RGBColor(120, 120, 120)
         };
         plotters::element::Rectangle::new(
-            [
-                (0.0, SegmentValue::Exact(i)),
-                (*s, SegmentValue::Exact(i + 1)),
-            ],
+            [(0.0, i as f64 + 0.15), (*s, i as f64 + 0.85)],
             color.filled(),
         )
     }))?;
     chart.draw_series(bars.iter().enumerate().map(|(i, (_, s))| {
         Text::new(
             format!(" {s:.2} s"),
-            (*s, SegmentValue::CenterOf(i)),
+            (*s, i as f64 + 0.62),
             ("sans-serif", 16),
         )
     }))?;
