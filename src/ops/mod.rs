@@ -12,6 +12,7 @@
 
 pub mod binary;
 pub mod constructive;
+mod coverage;
 pub mod dissolve;
 pub mod measure;
 pub mod overlay;
