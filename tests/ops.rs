@@ -647,3 +647,29 @@ fn union_of_a_coverage_keeps_holes_and_corner_touches() {
         .unwrap();
     assert_eq!(overlap.unsigned_area(), 6.0);
 }
+
+#[test]
+fn make_valid_repairs_the_invalid_counties_as_shapely_does() {
+    let rows = oracle("ops_counties_valid.csv");
+    let frame = counties(500);
+    let fixed = frame.make_valid().unwrap();
+    let valid = fixed.is_valid().unwrap();
+    let areas = fixed.area().unwrap();
+    let mut repaired = 0;
+    for (i, r) in rows.iter().enumerate() {
+        if b(&r[2]) {
+            continue;
+        }
+        repaired += 1;
+        assert!(valid.value(i), "county {} still invalid", r[1]);
+        // shapely.make_valid's area, to 1e-9 (geo re-triangulates, GEOS re-nodes).
+        assert!(
+            rel_eq(areas.value(i), f(&r[4]), 1e-9),
+            "county {}: {} vs shapely {}",
+            r[1],
+            areas.value(i),
+            r[4]
+        );
+    }
+    assert_eq!(repaired, 40);
+}

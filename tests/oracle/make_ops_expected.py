@@ -48,9 +48,9 @@ with open(os.path.join(here, "ops_countries.csv"), "w") as f:
 # 2. Counties: validity (GEOS), and per state (first two characters of geoid) the number
 #    of counties and the sum of their planar areas.
 with open(os.path.join(here, "ops_counties_valid.csv"), "w") as f:
-    f.write(versions + "\n# row,geoid,is_valid\n")
+    f.write(versions + "\n# row,geoid,is_valid,area,area after shapely.make_valid\n")
     for i, (geoid, g) in enumerate(zip(counties.geoid, counties.geometry)):
-        f.write(f"{i},{geoid},{bool(g.is_valid)}\n")
+        f.write(f"{i},{geoid},{bool(g.is_valid)},{g.area!r},{shapely.make_valid(g).area!r}\n")
 
 # 3. Cities: x, y; reprojected to EPSG:3857; distance (degrees) to Paris's point.
 paris = cities[cities.name == "Paris"].geometry.iloc[0]
