@@ -673,3 +673,59 @@ fn make_valid_repairs_the_invalid_counties_as_shapely_does() {
     }
     assert_eq!(repaired, 40);
 }
+
+#[test]
+fn lazy_columns_equal_eager_measures_and_predicates() {
+    use geoframe::io::{scan_shapefile, ShapefileOptions};
+    use geoframe::ops::{ColumnOp, Measure};
+    use geoframe::plan::ExecuteOptions;
+    let europe: Geometry = Rect::new((-10.0, 35.0), (30.0, 60.0)).to_polygon().into();
+    let eager = countries();
+    let want_area = eager.geodesic_area().unwrap();
+    let want_len = eager.length().unwrap();
+    let want_in = eager.relate_to(Predicate::Intersects, &europe).unwrap();
+    for rows_per_partition in [1000, 25, 3] {
+        let lazy = scan_shapefile(
+            common::data("naturalearth_lowres/naturalearth_lowres.shp"),
+            &ShapefileOptions {
+                rows_per_partition,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .with_measure("m2", Measure::GeodesicArea)
+        .unwrap()
+        .with_measure("len", Measure::Length)
+        .unwrap()
+        .with_column(
+            "in_europe",
+            ColumnOp::Relate {
+                predicate: Predicate::Intersects,
+                geometry: geoframe::geometry::to_wkb(&europe),
+            },
+        )
+        .unwrap();
+        assert!(lazy.to_dot().contains("geodesic_area"));
+        for workers in [1, 2] {
+            let got = lazy
+                .collect(&geoframe::plan::ExecuteOptions {
+                    workers,
+                    progress: false,
+                })
+                .unwrap();
+            assert_eq!(floats(&got, "m2"), want_area);
+            assert_eq!(floats(&got, "len"), want_len);
+            let inside = got.column("in_europe").unwrap();
+            assert_eq!(
+                inside.as_any().downcast_ref::<BooleanArray>().unwrap(),
+                &want_in
+            );
+        }
+    }
+    // Geodesic measures need a geographic CRS; names must be new.
+    let nybb =
+        geoframe::io::scan_shapefile(common::data("nybb/nybb.shp"), &Default::default()).unwrap();
+    assert!(nybb.with_measure("a", Measure::GeodesicArea).is_err());
+    assert!(nybb.with_measure("BoroName", Measure::Area).is_err());
+    let _ = ExecuteOptions::default();
+}

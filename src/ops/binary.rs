@@ -2,19 +2,108 @@
 //! friends), pruned by partition bounds: a partition whose bounds miss the geometry's box
 //! answers `false` for every row without decoding anything.
 
-use arrow_array::{Array, BooleanArray};
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use arrow_schema::{DataType, Field, FieldRef, Schema};
 use geo::{BoundingRect, Geometry, Intersects, Rect};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
+use super::measure::Measure;
 use crate::error::{Error, Result};
 use crate::join::Predicate;
-use crate::GeoFrame;
+use crate::partition::Partition;
+use crate::{geometry, GeoFrame};
 
 fn grow(r: Rect, by: f64) -> Rect {
     Rect::new(
         (r.min().x - by, r.min().y - by),
         (r.max().x + by, r.max().y + by),
     )
+}
+
+/// `row <predicate> other` for each row of one partition (`other_box`: `other`'s box);
+/// `false` for null rows, and for every row of a partition whose bounds miss the box.
+pub(crate) fn relate_rows(
+    p: &Partition,
+    first_row: u64,
+    predicate: Predicate,
+    other: &Geometry,
+    other_box: Rect,
+) -> Result<Vec<bool>> {
+    let reach = predicate.reach();
+    let meets = p
+        .bounds()
+        .is_some_and(|b| grow(b, reach).intersects(&other_box));
+    if !meets {
+        return Ok(vec![false; p.len()]);
+    }
+    Ok(p.geometries(first_row)?
+        .iter()
+        .map(|g| {
+            g.as_ref().is_some_and(|g| {
+                g.bounding_rect()
+                    .is_some_and(|b| grow(b, reach).intersects(&other_box))
+                    && predicate.test(g, other)
+            })
+        })
+        .collect())
+}
+
+/// A column computed per row from the geometry, as a task of a `LazyFrame`'s graph
+/// (`LazyFrame::with_column_op`). Plain data, so plans stay serializable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ColumnOp {
+    /// A [`Measure`] (Float64).
+    Measure(Measure),
+    /// Whether `row <predicate> geometry` (Boolean), the geometry as WKB.
+    Relate {
+        /// The predicate.
+        predicate: Predicate,
+        /// The geometry every row is tested against, as WKB.
+        geometry: Vec<u8>,
+    },
+}
+
+impl ColumnOp {
+    /// The Arrow type of the column.
+    pub fn data_type(&self) -> DataType {
+        match self {
+            ColumnOp::Measure(_) => DataType::Float64,
+            ColumnOp::Relate { .. } => DataType::Boolean,
+        }
+    }
+
+    /// One partition with the column `name` appended.
+    pub(crate) fn apply(&self, name: &str, p: &Partition, first_row: u64) -> Result<Partition> {
+        let column: ArrayRef = match self {
+            ColumnOp::Measure(m) => Arc::new(m.of_partition(p, first_row)?),
+            ColumnOp::Relate {
+                predicate,
+                geometry,
+            } => {
+                let other = geometry::from_wkb(geometry, 0)?;
+                let answers = match other.bounding_rect() {
+                    Some(other_box) => relate_rows(p, first_row, *predicate, &other, other_box)?,
+                    None => vec![false; p.len()],
+                };
+                Arc::new(BooleanArray::from(answers))
+            }
+        };
+        let schema = p.batch().schema();
+        let mut fields: Vec<FieldRef> = schema.fields().iter().cloned().collect();
+        fields.push(Arc::new(Field::new(name, self.data_type(), true)));
+        let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+        let mut columns = p.batch().columns().to_vec();
+        columns.push(column);
+        let batch = RecordBatch::try_new(schema, columns)?;
+        Ok(Partition::with_bounds(
+            batch,
+            p.geometry_column_index(),
+            p.bounds(),
+        ))
+    }
 }
 
 impl GeoFrame {
@@ -45,30 +134,12 @@ impl GeoFrame {
             // An empty geometry meets nothing.
             return Ok(BooleanArray::from(vec![false; self.len()]));
         };
-        let reach = predicate.reach();
         let offsets = self.partition_offsets();
         let parts: Vec<Vec<bool>> = self
             .partitions()
             .par_iter()
             .zip(offsets)
-            .map(|(p, first)| {
-                let meets = p
-                    .bounds()
-                    .is_some_and(|b| grow(b, reach).intersects(&other_box));
-                if !meets {
-                    return Ok(vec![false; p.len()]);
-                }
-                Ok(p.geometries(first)?
-                    .iter()
-                    .map(|g| {
-                        g.as_ref().is_some_and(|g| {
-                            g.bounding_rect()
-                                .is_some_and(|b| grow(b, reach).intersects(&other_box))
-                                && predicate.test(g, other)
-                        })
-                    })
-                    .collect())
-            })
+            .map(|(p, first)| relate_rows(p, first, predicate, other, other_box))
             .collect::<Result<_>>()?;
         Ok(BooleanArray::from(
             parts.into_iter().flatten().collect::<Vec<bool>>(),

@@ -15,8 +15,11 @@ use geo::{
     Length, LineString, Validation,
 };
 
+use serde::{Deserialize, Serialize};
+
 use super::per_row;
 use crate::error::{Error, Result};
+use crate::partition::Partition;
 use crate::{geometry, GeoFrame};
 
 /// Sum of the lengths of `g`'s lines, or of its rings for polygons (GeoPandas' `length`).
@@ -51,22 +54,92 @@ fn geodesic_area_of(g: &Geometry) -> f64 {
     }
 }
 
+/// A per-row number, as a plain value so a plan can carry it
+/// (`LazyFrame::with_measure`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Measure {
+    /// Planar area ([`GeoFrame::area`]).
+    Area,
+    /// Planar length ([`GeoFrame::length`]).
+    Length,
+    /// Geodesic area in m² ([`GeoFrame::geodesic_area`]).
+    GeodesicArea,
+    /// Geodesic length in m ([`GeoFrame::geodesic_length`]).
+    GeodesicLength,
+    /// x of a point ([`GeoFrame::x`]).
+    X,
+    /// y of a point ([`GeoFrame::y`]).
+    Y,
+}
+
+impl Measure {
+    /// The GeoPandas-style name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::Area => "area",
+            Measure::Length => "length",
+            Measure::GeodesicArea => "geodesic_area",
+            Measure::GeodesicLength => "geodesic_length",
+            Measure::X => "x",
+            Measure::Y => "y",
+        }
+    }
+
+    /// Whether the measure needs a geographic CRS.
+    pub fn geodesic(self) -> bool {
+        matches!(self, Measure::GeodesicArea | Measure::GeodesicLength)
+    }
+
+    /// The measure of one geometry (row `row`, for errors).
+    pub fn of(self, g: &Geometry, row: u64) -> Result<f64> {
+        Ok(match self {
+            Measure::Area => g.unsigned_area(),
+            Measure::Length => total_length(g, &|l: &LineString| Euclidean.length(l)),
+            Measure::GeodesicArea => geodesic_area_of(g),
+            Measure::GeodesicLength => total_length(g, &|l: &LineString| Geodesic.length(l)),
+            Measure::X | Measure::Y => match g {
+                Geometry::Point(p) if self == Measure::X => p.x(),
+                Geometry::Point(p) => p.y(),
+                _ => return Err(not_a_point(self.name(), row, g)),
+            },
+        })
+    }
+
+    /// The measure of every row of one partition (nulls stay null).
+    pub(crate) fn of_partition(self, p: &Partition, first_row: u64) -> Result<Float64Array> {
+        p.geometries(first_row)?
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                g.as_ref()
+                    .map(|g| self.of(g, first_row + i as u64))
+                    .transpose()
+            })
+            .collect()
+    }
+}
+
 fn floats(values: Vec<Option<f64>>) -> Float64Array {
     values.into_iter().collect()
+}
+
+/// Fails unless `crs` is geographic (longitude, latitude in degrees).
+pub(crate) fn require_geographic(crs: Option<&crate::Crs>, op: &'static str) -> Result<()> {
+    let crs = crs.ok_or(Error::MissingCrs(op))?;
+    if crs.is_geographic()? {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "{op} needs a geographic CRS (longitude/latitude); this frame is in {crs}: \
+             use the planar measure, or to_crs(EPSG:4326) first"
+        )))
+    }
 }
 
 impl GeoFrame {
     /// Fails unless the frame's CRS is geographic (longitude, latitude in degrees).
     fn require_geographic(&self, op: &'static str) -> Result<()> {
-        let crs = self.crs().ok_or(Error::MissingCrs(op))?;
-        if crs.is_geographic()? {
-            Ok(())
-        } else {
-            Err(Error::InvalidArgument(format!(
-                "{op} needs a geographic CRS (longitude/latitude); this frame is in {crs}: \
-                 use the planar measure, or to_crs(EPSG:4326) first"
-            )))
-        }
+        require_geographic(self.crs(), op)
     }
 
     /// Planar area of each row, in CRS units squared (0 for points and lines).
@@ -80,27 +153,31 @@ impl GeoFrame {
     /// # Ok::<(), geoframe::Error>(())
     /// ```
     pub fn area(&self) -> Result<Float64Array> {
-        Ok(floats(per_row(self, |g, _| Ok(g.unsigned_area()))?))
+        self.measure(Measure::Area)
+    }
+
+    /// Any [`Measure`] of each row, partition by partition in parallel.
+    pub fn measure(&self, measure: Measure) -> Result<Float64Array> {
+        if measure.geodesic() {
+            self.require_geographic(measure.name())?;
+        }
+        Ok(floats(per_row(self, |g, row| measure.of(g, row))?))
     }
 
     /// Planar length of each row: line length, or ring perimeter for polygons (0 for points).
     pub fn length(&self) -> Result<Float64Array> {
-        let line = |l: &LineString| Euclidean.length(l);
-        Ok(floats(per_row(self, |g, _| Ok(total_length(g, &line)))?))
+        self.measure(Measure::Length)
     }
 
     /// Geodesic area of each row on the WGS84 ellipsoid, in m². Needs a geographic CRS.
     pub fn geodesic_area(&self) -> Result<Float64Array> {
-        self.require_geographic("geodesic_area")?;
-        Ok(floats(per_row(self, |g, _| Ok(geodesic_area_of(g)))?))
+        self.measure(Measure::GeodesicArea)
     }
 
     /// Geodesic length (perimeter for polygons) of each row on the WGS84 ellipsoid, in m.
     /// Needs a geographic CRS.
     pub fn geodesic_length(&self) -> Result<Float64Array> {
-        self.require_geographic("geodesic_length")?;
-        let line = |l: &LineString| Geodesic.length(l);
-        Ok(floats(per_row(self, |g, _| Ok(total_length(g, &line)))?))
+        self.measure(Measure::GeodesicLength)
     }
 
     /// Planar distance from each row to `other`, in CRS units (0 where they meet).
@@ -184,18 +261,12 @@ impl GeoFrame {
 
     /// The x coordinate of each point row; an error names the first row that is not a point.
     pub fn x(&self) -> Result<Float64Array> {
-        Ok(floats(per_row(self, |g, row| match g {
-            Geometry::Point(p) => Ok(p.x()),
-            _ => Err(not_a_point("x", row, g)),
-        })?))
+        self.measure(Measure::X)
     }
 
     /// The y coordinate of each point row; an error names the first row that is not a point.
     pub fn y(&self) -> Result<Float64Array> {
-        Ok(floats(per_row(self, |g, row| match g {
-            Geometry::Point(p) => Ok(p.y()),
-            _ => Err(not_a_point("y", row, g)),
-        })?))
+        self.measure(Measure::Y)
     }
 }
 

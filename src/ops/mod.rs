@@ -17,8 +17,10 @@ pub mod dissolve;
 pub mod measure;
 pub mod overlay;
 
+pub use binary::ColumnOp;
 pub use constructive::{points_from_xy, GeometryOp, SimplifyMethod};
 pub use dissolve::Aggregate;
+pub use measure::Measure;
 
 use geo::Geometry;
 use rayon::prelude::*;

@@ -39,6 +39,15 @@ pub enum TaskKind {
         /// First row of the partition, for error messages.
         first_row: u64,
     },
+    /// Append a column computed per row from the geometry.
+    AddColumn {
+        /// What the column holds.
+        op: crate::ops::ColumnOp,
+        /// The column's name.
+        name: String,
+        /// First row of the partition, for error messages.
+        first_row: u64,
+    },
     /// Apply a per-row geometry operation.
     MapGeometry {
         /// The operation.
@@ -140,6 +149,10 @@ impl TaskKind {
             TaskKind::Select { .. } => "select",
             TaskKind::ToCrs { .. } => "to_crs",
             TaskKind::MapGeometry { op, .. } => op.name(),
+            TaskKind::AddColumn { op, .. } => match op {
+                crate::ops::ColumnOp::Measure(m) => m.name(),
+                crate::ops::ColumnOp::Relate { .. } => "relate",
+            },
             TaskKind::Clip { .. } => "clip",
             TaskKind::CountRows => "count",
             TaskKind::SumCounts => "sum",

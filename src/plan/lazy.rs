@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::io::geoparquet::GeoParquetSource;
 use crate::io::shapefile::ShapefileSource;
 use crate::join::{join_schema, start_radius, How, Predicate};
-use crate::ops::GeometryOp;
+use crate::ops::{ColumnOp, GeometryOp, Measure};
 use crate::partition::{shuffle, Partition, PartitionIndex, ShuffleMethod};
 use crate::{geometry, Crs, GeoFrame};
 
@@ -38,6 +38,11 @@ enum Node {
     MapGeometry {
         input: LazyFrame,
         op: GeometryOp,
+    },
+    AddColumn {
+        input: LazyFrame,
+        name: String,
+        op: ColumnOp,
     },
     Clip {
         input: LazyFrame,
@@ -288,6 +293,74 @@ impl LazyFrame {
                 op,
             }),
         })
+    }
+
+    /// Appends a column `name` computed per row from the geometry, one task per partition
+    /// ([`ColumnOp`]: a [`Measure`], or a predicate against one geometry, answered from the
+    /// partition's bounds where they miss it).
+    ///
+    /// ```
+    /// use geoframe::io::{scan_shapefile, ShapefileOptions};
+    /// use geoframe::ops::{ColumnOp, Measure};
+    /// use geoframe::plan::ExecuteOptions;
+    /// let countries = scan_shapefile("data/naturalearth_lowres/naturalearth_lowres.shp", &ShapefileOptions { rows_per_partition: 50, ..Default::default() })?;
+    /// let with_area = countries
+    ///     .with_column("km2", ColumnOp::Measure(Measure::GeodesicArea))?
+    ///     .collect(&ExecuteOptions::default())?;
+    /// assert!(with_area.column("km2").is_ok());
+    /// # Ok::<(), geoframe::Error>(())
+    /// ```
+    pub fn with_column(&self, name: &str, op: ColumnOp) -> Result<LazyFrame> {
+        if self.schema.index_of(name).is_ok() {
+            return Err(Error::InvalidArgument(format!(
+                "with_column: the frame already has a column {name:?}"
+            )));
+        }
+        match &op {
+            ColumnOp::Measure(m) if m.geodesic() => {
+                crate::ops::measure::require_geographic(self.crs.as_ref(), m.name())?
+            }
+            ColumnOp::Relate {
+                predicate,
+                geometry,
+            } => {
+                crate::geometry::from_wkb(geometry, 0)?;
+                if let Predicate::DWithin(d) = predicate {
+                    if !(*d >= 0.0 && d.is_finite()) {
+                        return Err(Error::InvalidArgument(format!(
+                            "dwithin distance must be finite and >= 0, not {d}"
+                        )));
+                    }
+                }
+            }
+            _ => {}
+        }
+        let mut fields: Vec<arrow_schema::FieldRef> =
+            self.schema.fields().iter().cloned().collect();
+        fields.push(Arc::new(arrow_schema::Field::new(
+            name,
+            op.data_type(),
+            true,
+        )));
+        Ok(LazyFrame {
+            schema: Arc::new(arrow_schema::Schema::new_with_metadata(
+                fields,
+                self.schema.metadata().clone(),
+            )),
+            geometry_column: self.geometry_column,
+            crs: self.crs.clone(),
+            parts: self.parts.clone(),
+            node: Arc::new(Node::AddColumn {
+                input: self.clone(),
+                name: name.to_string(),
+                op,
+            }),
+        })
+    }
+
+    /// [`LazyFrame::with_column`] with a [`Measure`].
+    pub fn with_measure(&self, name: &str, measure: Measure) -> Result<LazyFrame> {
+        self.with_column(name, ColumnOp::Measure(measure))
     }
 
     /// Spatial join with `right` (see [`crate::join::sjoin`]). The candidate partition
@@ -641,7 +714,8 @@ impl LazyFrame {
             Node::Source(_) | Node::Shuffle { .. } => true,
             Node::Select { input, .. }
             | Node::ToCrs { input, .. }
-            | Node::MapGeometry { input, .. } => input.rows_known(),
+            | Node::MapGeometry { input, .. }
+            | Node::AddColumn { input, .. } => input.rows_known(),
             Node::Join { .. } | Node::Nearest { .. } | Node::Clip { .. } => false,
         }
     }
@@ -834,6 +908,22 @@ impl Compiler {
                         let kind = TaskKind::ToCrs {
                             from: from.clone(),
                             to: target.definition().to_string(),
+                            first_row: first_rows[k],
+                        };
+                        self.graph
+                            .push(kind, Some(k), Some(frame.parts[k].rows), vec![t])
+                    })
+                    .collect()
+            }
+            Node::AddColumn { input, name, op } => {
+                let inputs = self.emit(input);
+                inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &t)| {
+                        let kind = TaskKind::AddColumn {
+                            op: op.clone(),
+                            name: name.clone(),
                             first_row: first_rows[k],
                         };
                         self.graph

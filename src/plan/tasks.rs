@@ -101,6 +101,14 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
                 crate::crs::transformer(&Crs::from_definition(from), &Crs::from_definition(to))?;
             Value::Partition(reproject_partition(p, &proj, *first_row)?)
         }
+        TaskKind::AddColumn {
+            op,
+            name,
+            first_row,
+        } => {
+            let p = partition(task, &inputs[0])?;
+            Value::Partition(op.apply(name, p, *first_row)?)
+        }
         TaskKind::MapGeometry { op, first_row } => {
             let p = partition(task, &inputs[0])?;
             Value::Partition(op.apply_partition(&p.batch().schema(), p, *first_row)?)
