@@ -92,6 +92,19 @@ impl PreparedPolygon {
             if y < ylo || y > yhi {
                 continue;
             }
+            let (xlo, xhi) = if a.x < b.x { (a.x, b.x) } else { (b.x, a.x) };
+            if x > xhi {
+                // Wholly left of the point: neither crossed by the ray nor touched.
+                continue;
+            }
+            if x < xlo {
+                // Wholly right of the point: the ray crosses it exactly when it spans y
+                // (half-open), with no orientation to decide.
+                if (a.y > y) != (b.y > y) {
+                    inside = !inside;
+                }
+                continue;
+            }
             let orientation = RobustKernel::orient2d(a, b, p);
             if orientation == Orientation::Collinear && x >= a.x.min(b.x) && x <= a.x.max(b.x) {
                 return CoordPos::OnBoundary;
