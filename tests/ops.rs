@@ -729,3 +729,23 @@ fn lazy_columns_equal_eager_measures_and_predicates() {
     assert!(nybb.with_measure("BoroName", Measure::Area).is_err());
     let _ = ExecuteOptions::default();
 }
+
+#[test]
+fn errors_name_the_first_bad_row_whatever_the_scheduling() {
+    let mut geoms: Vec<Geometry> = (0..40)
+        .map(|i| geo::Point::new(i as f64, 0.0).into())
+        .collect();
+    for bad in [13, 18, 33] {
+        geoms[bad] = Rect::new((0.0, 0.0), (1.0, 1.0)).to_polygon().into();
+    }
+    let frame = GeoFrame::from_geometries(geoms, None)
+        .unwrap()
+        .repartition(3)
+        .unwrap();
+    for _ in 0..50 {
+        assert!(matches!(
+            frame.x(),
+            Err(Error::InvalidGeometry { record: 13, .. })
+        ));
+    }
+}

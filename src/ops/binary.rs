@@ -135,12 +135,13 @@ impl GeoFrame {
             return Ok(BooleanArray::from(vec![false; self.len()]));
         };
         let offsets = self.partition_offsets();
-        let parts: Vec<Vec<bool>> = self
+        let parts: Vec<Result<Vec<bool>>> = self
             .partitions()
             .par_iter()
             .zip(offsets)
             .map(|(p, first)| relate_rows(p, first, predicate, other, other_box))
-            .collect::<Result<_>>()?;
+            .collect();
+        let parts = super::in_order(parts)?;
         Ok(BooleanArray::from(
             parts.into_iter().flatten().collect::<Vec<bool>>(),
         ))

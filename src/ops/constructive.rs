@@ -331,7 +331,8 @@ impl GeoFrame {
             .par_iter()
             .zip(offsets)
             .map(|(p, first)| op.apply_partition(self.schema(), p, first))
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Vec<_>>();
+        let partitions = super::in_order(partitions)?;
         Ok(GeoFrame::from_parts(
             self.schema().clone(),
             self.geometry_column_index(),
@@ -480,7 +481,8 @@ impl GeoFrame {
                 )));
                 Ok(RecordBatch::try_new(schema.clone(), columns)?)
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Vec<_>>();
+        let partitions = super::in_order(partitions)?;
         let name = self.geometry_column().to_string();
         GeoFrame::from_record_batches(schema, partitions, &name, self.crs().cloned())
     }

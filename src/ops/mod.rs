@@ -79,14 +79,21 @@ pub const IMPLEMENTED: &[&str] = &[
     "overlay(how=\"intersection\")",
 ];
 
+/// The results of per-partition work in partition order, or the error of the first
+/// partition that failed: the same error whatever the scheduling.
+pub(crate) fn in_order<T>(results: Vec<Result<T>>) -> Result<Vec<T>> {
+    results.into_iter().collect()
+}
+
 /// `f` applied to every non-null geometry of `frame`, partition by partition in parallel;
-/// rows numbered across the frame for errors. Null geometries give `None`.
+/// rows numbered across the frame for errors (the first bad row's error is returned).
+/// Null geometries give `None`.
 pub(crate) fn per_row<T: Send>(
     frame: &GeoFrame,
     f: impl Fn(&Geometry, u64) -> Result<T> + Sync,
 ) -> Result<Vec<Option<T>>> {
     let offsets = frame.partition_offsets();
-    let parts: Vec<Vec<Option<T>>> = frame
+    let parts: Vec<Result<Vec<Option<T>>>> = frame
         .partitions()
         .par_iter()
         .zip(offsets)
@@ -97,6 +104,7 @@ pub(crate) fn per_row<T: Send>(
                 .map(|(i, g)| g.as_ref().map(|g| f(g, first + i as u64)).transpose())
                 .collect()
         })
-        .collect::<Result<_>>()?;
+        .collect();
+    let parts = in_order(parts)?;
     Ok(parts.into_iter().flatten().collect())
 }
