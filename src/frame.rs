@@ -119,6 +119,8 @@ impl GeoFrame {
                 let b = b.with_schema(schema.clone())?;
                 Partition::new(b, geometry_index, first)
             })
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect::<Result<Vec<_>>>()?;
         Ok(Self::from_parts(schema, geometry_index, crs, partitions))
     }
@@ -211,6 +213,8 @@ impl GeoFrame {
                     .collect();
                 Ok((!coords.is_empty()).then(|| geo::MultiPoint(coords).convex_hull()))
             })
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect::<Result<Vec<_>>>()?;
         Ok(self.hulls.get_or_init(|| hulls).clone())
     }
@@ -247,6 +251,8 @@ impl GeoFrame {
             .par_iter()
             .zip(offsets)
             .map(|(p, first)| p.geometries(first))
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect::<Result<Vec<_>>>()?;
         Ok(parts.into_iter().flatten().collect())
     }
@@ -299,6 +305,8 @@ impl GeoFrame {
                     let array = geometry::encode_array(out.iter().map(Option::as_ref));
                     self.replace_geometry(p, array, first)
                 })
+                .collect::<Vec<_>>()
+                .into_iter()
                 .collect::<Result<Vec<_>>>()?;
         Ok(Self::from_parts(
             self.schema.clone(),
@@ -405,6 +413,8 @@ impl GeoFrame {
                 let bounds = geometry::array_bounds(array)?;
                 Ok(Partition::with_bounds(batch, self.geometry_column, bounds))
             })
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect::<Result<Vec<_>>>()?;
         Ok(Self::from_parts(
             self.schema.clone(),
@@ -483,6 +493,8 @@ impl GeoFrame {
                 let bounds = geometry::array_bounds(array)?;
                 Ok(Partition::with_bounds(batch, self.geometry_column, bounds))
             })
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect::<Result<Vec<_>>>()?;
         Ok(Self::from_parts(
             self.schema.clone(),

@@ -54,6 +54,8 @@ impl GeoFrame {
             .par_iter()
             .zip(offsets)
             .map(|(p, first)| keys::centres(p.geometry_array(), first))
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect::<Result<Vec<_>>>()?;
         Ok(parts
             .into_iter()

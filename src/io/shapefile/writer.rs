@@ -133,6 +133,8 @@ fn write_dbf(frame: &GeoFrame, path: &Path) -> Result<AtomicFile> {
                 .map(|f| (f.len, f.kind))
                 .collect())
         })
+        .collect::<Vec<_>>()
+        .into_iter()
         .collect::<Result<_>>()?;
     if let Some(p) = frame.partitions().first() {
         layout = format_partition(&p.batch().slice(0, 0))?;
@@ -224,6 +226,8 @@ fn shape_type_of(frame: &GeoFrame, path: &Path) -> Result<ShapeType> {
             }
             Ok(kind)
         })
+        .collect::<Vec<_>>()
+        .into_iter()
         .collect::<Result<Vec<_>>>()?;
     kinds
         .into_iter()
