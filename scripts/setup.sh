@@ -26,6 +26,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# rustup puts cargo in ~/.cargo/bin, which a non-login shell (CI) may not have on PATH.
+if ! command -v cargo >/dev/null 2>&1 && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
+    export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+fi
 if ! command -v cargo >/dev/null 2>&1; then
     echo "setup: cargo not found. geoframe needs Rust 1.85 or newer (https://rustup.rs)." >&2
     exit 1
