@@ -28,19 +28,7 @@ fn benches(c: &mut Criterion) {
         .into_iter()
         .flatten()
         .collect();
-    let tree = RTree::bulk_load(
-        polygons
-            .iter()
-            .enumerate()
-            .filter_map(|(i, g)| {
-                let r = g.bounding_rect()?;
-                Some(GeomWithData::new(
-                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    i,
-                ))
-            })
-            .collect(),
-    );
+    let tree = boxes(&polygons);
     // The counties in Hilbert order, in one partition (3,231 rows).
     let right = LazyFrame::from(counties.spatial_shuffle(ShuffleMethod::Hilbert, 1).unwrap());
     for n in [1_000_000u64, 10_000_000] {

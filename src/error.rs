@@ -178,3 +178,21 @@ impl Error {
         }
     }
 }
+
+/// Collecting parallel per-partition results so that an error is the one of the first
+/// failing partition, whatever the scheduling (`collect::<Result<_>>()` on a parallel
+/// iterator returns whichever error a worker met first).
+pub(crate) trait CollectInOrder<T> {
+    /// The results in order, or the first error in order.
+    fn collect_in_order(self) -> Result<Vec<T>>;
+}
+
+impl<T: Send, I> CollectInOrder<T> for I
+where
+    I: rayon::iter::IndexedParallelIterator<Item = Result<T>>,
+{
+    fn collect_in_order(self) -> Result<Vec<T>> {
+        let all: Vec<Result<T>> = self.collect();
+        all.into_iter().collect()
+    }
+}

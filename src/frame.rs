@@ -8,7 +8,7 @@ use geo::{Geometry, Polygon, Rect};
 use rayon::prelude::*;
 
 use crate::crs::Crs;
-use crate::error::{Error, Result};
+use crate::error::{CollectInOrder, Error, Result};
 use crate::geometry;
 use crate::partition::{checked_bounds, Partition, PartitionIndex};
 
@@ -119,9 +119,7 @@ impl GeoFrame {
                 let b = b.with_schema(schema.clone())?;
                 Partition::new(b, geometry_index, first)
             })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect::<Result<Vec<_>>>()?;
+            .collect_in_order()?;
         Ok(Self::from_parts(schema, geometry_index, crs, partitions))
     }
 
@@ -213,9 +211,7 @@ impl GeoFrame {
                     .collect();
                 Ok((!coords.is_empty()).then(|| geo::MultiPoint(coords).convex_hull()))
             })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect::<Result<Vec<_>>>()?;
+            .collect_in_order()?;
         Ok(self.hulls.get_or_init(|| hulls).clone())
     }
 
@@ -251,9 +247,7 @@ impl GeoFrame {
             .par_iter()
             .zip(offsets)
             .map(|(p, first)| p.geometries(first))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect::<Result<Vec<_>>>()?;
+            .collect_in_order()?;
         Ok(parts.into_iter().flatten().collect())
     }
 
@@ -305,9 +299,7 @@ impl GeoFrame {
                     let array = geometry::encode_array(out.iter().map(Option::as_ref));
                     self.replace_geometry(p, array, first)
                 })
-                .collect::<Vec<_>>()
-                .into_iter()
-                .collect::<Result<Vec<_>>>()?;
+                .collect_in_order()?;
         Ok(Self::from_parts(
             self.schema.clone(),
             self.geometry_column,
@@ -413,9 +405,7 @@ impl GeoFrame {
                 let bounds = geometry::array_bounds(array)?;
                 Ok(Partition::with_bounds(batch, self.geometry_column, bounds))
             })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect::<Result<Vec<_>>>()?;
+            .collect_in_order()?;
         Ok(Self::from_parts(
             self.schema.clone(),
             self.geometry_column,
@@ -493,9 +483,7 @@ impl GeoFrame {
                 let bounds = geometry::array_bounds(array)?;
                 Ok(Partition::with_bounds(batch, self.geometry_column, bounds))
             })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect::<Result<Vec<_>>>()?;
+            .collect_in_order()?;
         Ok(Self::from_parts(
             self.schema.clone(),
             self.geometry_column,

@@ -50,13 +50,14 @@ impl Classes {
     pub fn color(&self, value: Option<f64>) -> RGBColor {
         match value {
             None => NO_DATA,
-            Some(v) => {
-                let k = self.breaks.iter().take_while(|&&b| v > b).count();
-                let n = self.labels.len();
-                // Spread the classes over the palette.
-                PALETTE[(k * (PALETTE.len() - 1)) / (n - 1).max(1)]
-            }
+            Some(v) => self.class_color(self.breaks.iter().take_while(|&&b| v > b).count()),
         }
+    }
+
+    /// The colour of class `k`: the classes spread over the palette.
+    fn class_color(&self, k: usize) -> RGBColor {
+        let n = self.labels.len();
+        PALETTE[(k * (PALETTE.len() - 1)) / (n.max(2) - 1)]
     }
 
     /// Classes at the given quantiles of `values` (rounded to integers where `integer`).
@@ -187,13 +188,7 @@ pub fn choropleth(
         .labels
         .iter()
         .enumerate()
-        .map(|(k, l)| {
-            let n = classes.labels.len();
-            (
-                l.clone(),
-                PALETTE[(k * (PALETTE.len() - 1)) / (n - 1).max(1)],
-            )
-        })
+        .map(|(k, l)| (l.clone(), classes.class_color(k)))
         .collect();
     rows.push((classes.none.clone(), NO_DATA));
     for (k, (label, color)) in rows.iter().enumerate() {

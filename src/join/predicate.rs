@@ -44,6 +44,18 @@ impl Predicate {
         }
     }
 
+    /// Fails for a `DWithin` distance that is negative, NaN or infinite.
+    pub(crate) fn check(self) -> crate::Result<()> {
+        match self {
+            Predicate::DWithin(d) if !(d >= 0.0 && d.is_finite()) => {
+                Err(crate::Error::InvalidArgument(format!(
+                    "dwithin distance must be finite and >= 0, not {d}"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// How far a right geometry's box may lie from a left geometry's box and still match.
     pub(crate) fn reach(self) -> f64 {
         match self {

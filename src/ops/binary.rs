@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::measure::Measure;
-use crate::error::{Error, Result};
+use crate::error::{CollectInOrder, Result};
 use crate::join::Predicate;
 use crate::partition::Partition;
 use crate::{geometry, GeoFrame};
@@ -123,25 +123,18 @@ impl GeoFrame {
     /// # Ok::<(), geoframe::Error>(())
     /// ```
     pub fn relate_to(&self, predicate: Predicate, other: &Geometry) -> Result<BooleanArray> {
-        if let Predicate::DWithin(d) = predicate {
-            if !(d >= 0.0 && d.is_finite()) {
-                return Err(Error::InvalidArgument(format!(
-                    "dwithin distance must be finite and >= 0, not {d}"
-                )));
-            }
-        }
+        predicate.check()?;
         let Some(other_box) = other.bounding_rect() else {
             // An empty geometry meets nothing.
             return Ok(BooleanArray::from(vec![false; self.len()]));
         };
         let offsets = self.partition_offsets();
-        let parts: Vec<Result<Vec<bool>>> = self
+        let parts: Vec<Vec<bool>> = self
             .partitions()
             .par_iter()
             .zip(offsets)
             .map(|(p, first)| relate_rows(p, first, predicate, other, other_box))
-            .collect();
-        let parts = super::in_order(parts)?;
+            .collect_in_order()?;
         Ok(BooleanArray::from(
             parts.into_iter().flatten().collect::<Vec<bool>>(),
         ))
@@ -150,9 +143,15 @@ impl GeoFrame {
     /// Whether each row shares no point with `other` (`false` for null geometries).
     pub fn disjoint(&self, other: &Geometry) -> Result<BooleanArray> {
         let meets = self.relate_to(Predicate::Intersects, other)?;
-        let geometry = self.column(self.geometry_column())?;
-        Ok((0..meets.len())
-            .map(|i| Some(!geometry.is_null(i) && !meets.value(i)))
+        let present = self.partitions().iter().flat_map(|p| {
+            let g = p.geometry_array();
+            (0..g.len()).map(move |i| g.is_valid(i))
+        });
+        Ok(meets
+            .values()
+            .iter()
+            .zip(present)
+            .map(|(meets, present)| Some(present && !meets))
             .collect())
     }
 }

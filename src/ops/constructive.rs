@@ -17,7 +17,7 @@ use geo::{
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{CollectInOrder, Error, Result};
 use crate::partition::Partition;
 use crate::{geometry, Crs, GeoFrame};
 
@@ -331,8 +331,7 @@ impl GeoFrame {
             .par_iter()
             .zip(offsets)
             .map(|(p, first)| op.apply_partition(self.schema(), p, first))
-            .collect::<Vec<_>>();
-        let partitions = super::in_order(partitions)?;
+            .collect_in_order()?;
         Ok(GeoFrame::from_parts(
             self.schema().clone(),
             self.geometry_column_index(),
@@ -468,21 +467,18 @@ impl GeoFrame {
                         parts.push(Some(piece));
                     }
                 }
-                let indices = arrow_array::UInt64Array::from(take.clone());
-                let mut columns: Vec<ArrayRef> = p
-                    .batch()
-                    .columns()
-                    .iter()
-                    .map(|c| arrow_select::take::take(c.as_ref(), &indices, None))
-                    .collect::<std::result::Result<_, _>>()?;
+                let source_row =
+                    Int64Array::from_iter_values(take.iter().map(|&i| (first + i) as i64));
+                let taken = arrow_select::take::take_record_batch(
+                    p.batch(),
+                    &arrow_array::UInt64Array::from(take),
+                )?;
+                let mut columns: Vec<ArrayRef> = taken.columns().to_vec();
                 columns[gcol] = Arc::new(geometry::encode_array(parts.iter().map(Option::as_ref)));
-                columns.push(Arc::new(Int64Array::from_iter_values(
-                    take.iter().map(|&i| (first + i) as i64),
-                )));
+                columns.push(Arc::new(source_row));
                 Ok(RecordBatch::try_new(schema.clone(), columns)?)
             })
-            .collect::<Vec<_>>();
-        let partitions = super::in_order(partitions)?;
+            .collect_in_order()?;
         let name = self.geometry_column().to_string();
         GeoFrame::from_record_batches(schema, partitions, &name, self.crs().cloned())
     }

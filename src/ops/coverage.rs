@@ -66,9 +66,9 @@ pub(crate) fn coverage_union<'a>(
                     let out = outgoing.get_mut(&at)?;
                     // The next edge clockwise from the way back keeps the face on the left
                     // and splits rings that touch at a point.
+                    let a_back = (back.y - here.y).atan2(back.x - here.x);
                     let angle = |to: &Key| {
                         let t = coords[to];
-                        let a_back = (back.y - here.y).atan2(back.x - here.x);
                         let a_to = (t.y - here.y).atan2(t.x - here.x);
                         let mut cw = a_back - a_to;
                         while cw <= 0.0 {

@@ -284,16 +284,14 @@ impl GeoFrame {
                 .collect();
             groups.entry(key).or_default().push(row);
         }
-        let polygons: Vec<Option<Vec<geo::Polygon>>> = super::per_row(self, polygons_of)?;
+        let mut polygons: Vec<Option<Vec<geo::Polygon>>> = super::per_row(self, polygons_of)?;
         let groups: Vec<Vec<usize>> = groups.into_values().collect();
-        let unions: Vec<MultiPolygon> = groups
-            .par_iter()
-            .map(|rows| {
-                let parts: Vec<Vec<geo::Polygon>> =
-                    rows.iter().filter_map(|&r| polygons[r].clone()).collect();
-                union_rows(&parts)
-            })
+        // Each row is in one group: move its polygons there.
+        let grouped: Vec<Vec<Vec<geo::Polygon>>> = groups
+            .iter()
+            .map(|rows| rows.iter().filter_map(|&r| polygons[r].take()).collect())
             .collect();
+        let unions: Vec<MultiPolygon> = grouped.par_iter().map(|parts| union_rows(parts)).collect();
 
         let firsts = UInt64Array::from_iter_values(groups.iter().map(|g| g[0] as u64));
         let mut fields = Vec::new();

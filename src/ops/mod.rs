@@ -25,7 +25,7 @@ pub use measure::Measure;
 use geo::Geometry;
 use rayon::prelude::*;
 
-use crate::error::Result;
+use crate::error::{CollectInOrder, Result};
 use crate::GeoFrame;
 
 /// Operations geoframe has built, by their GeoPandas names. `tests/roadmap.rs` checks that
@@ -79,12 +79,6 @@ pub const IMPLEMENTED: &[&str] = &[
     "overlay(how=\"intersection\")",
 ];
 
-/// The results of per-partition work in partition order, or the error of the first
-/// partition that failed: the same error whatever the scheduling.
-pub(crate) fn in_order<T>(results: Vec<Result<T>>) -> Result<Vec<T>> {
-    results.into_iter().collect()
-}
-
 /// `f` applied to every non-null geometry of `frame`, partition by partition in parallel;
 /// rows numbered across the frame for errors (the first bad row's error is returned).
 /// Null geometries give `None`.
@@ -93,7 +87,7 @@ pub(crate) fn per_row<T: Send>(
     f: impl Fn(&Geometry, u64) -> Result<T> + Sync,
 ) -> Result<Vec<Option<T>>> {
     let offsets = frame.partition_offsets();
-    let parts: Vec<Result<Vec<Option<T>>>> = frame
+    let parts: Vec<Vec<Option<T>>> = frame
         .partitions()
         .par_iter()
         .zip(offsets)
@@ -104,7 +98,6 @@ pub(crate) fn per_row<T: Send>(
                 .map(|(i, g)| g.as_ref().map(|g| f(g, first + i as u64)).transpose())
                 .collect()
         })
-        .collect();
-    let parts = in_order(parts)?;
+        .collect_in_order()?;
     Ok(parts.into_iter().flatten().collect())
 }

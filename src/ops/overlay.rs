@@ -8,9 +8,8 @@ use geo::orient::Direction;
 use geo::{BooleanOps, Geometry, MultiPolygon, Orient};
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::{CollectInOrder, Error, Result};
 use crate::join::{sjoin, How, Predicate};
-use crate::partition::Partition;
 use crate::{geometry, GeoFrame};
 
 fn polygonal(g: &Geometry) -> Option<MultiPolygon> {
@@ -82,23 +81,17 @@ pub fn overlay_intersection(left: &GeoFrame, right: &GeoFrame) -> Result<GeoFram
                     pieces.push(Some(Geometry::from(piece)));
                 }
             }
-            let indices = arrow_array::UInt64Array::from(keep);
-            let mut columns: Vec<ArrayRef> = p
-                .batch()
-                .columns()
-                .iter()
-                .map(|c| arrow_select::take::take(c.as_ref(), &indices, None))
-                .collect::<std::result::Result<_, _>>()?;
+            let taken = arrow_select::take::take_record_batch(
+                p.batch(),
+                &arrow_array::UInt64Array::from(keep),
+            )?;
+            let mut columns: Vec<ArrayRef> = taken.columns().to_vec();
             columns[gcol] = Arc::new(geometry::encode_array(pieces.iter().map(Option::as_ref)));
-            let batch = RecordBatch::try_new(schema.clone(), columns)?;
-            Partition::new(batch, gcol, first)
+            Ok(RecordBatch::try_new(schema.clone(), columns)?)
         })
-        .collect::<Result<Vec<Partition>>>()?;
-    let batches: Vec<RecordBatch> = batches
-        .into_iter()
-        .filter(|p| !p.is_empty())
-        .map(|p| p.batch().clone())
-        .collect();
+        .collect_in_order()?;
+    // Bounds are computed once, by `from_record_batches`.
+    let batches: Vec<RecordBatch> = batches.into_iter().filter(|b| b.num_rows() > 0).collect();
     let name = joined.geometry_column().to_string();
     GeoFrame::from_record_batches(schema, batches, &name, joined.crs().cloned())
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{self, DEFAULT_LEVEL, MISSING_KEY};
 use super::Partition;
-use crate::error::{Error, Result};
+use crate::error::{CollectInOrder, Error, Result};
 use crate::{geometry, GeoFrame};
 
 /// How [`GeoFrame::spatial_shuffle`] orders rows.
@@ -54,9 +54,7 @@ impl GeoFrame {
             .par_iter()
             .zip(offsets)
             .map(|(p, first)| keys::centres(p.geometry_array(), first))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect::<Result<Vec<_>>>()?;
+            .collect_in_order()?;
         Ok(parts
             .into_iter()
             .flatten()

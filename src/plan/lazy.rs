@@ -325,13 +325,7 @@ impl LazyFrame {
                 geometry,
             } => {
                 crate::geometry::from_wkb(geometry, 0)?;
-                if let Predicate::DWithin(d) = predicate {
-                    if !(*d >= 0.0 && d.is_finite()) {
-                        return Err(Error::InvalidArgument(format!(
-                            "dwithin distance must be finite and >= 0, not {d}"
-                        )));
-                    }
-                }
+                predicate.check()?;
             }
             _ => {}
         }
@@ -382,13 +376,7 @@ impl LazyFrame {
             }
             _ => {}
         }
-        if let Predicate::DWithin(d) = predicate {
-            if !(d >= 0.0 && d.is_finite()) {
-                return Err(Error::InvalidArgument(format!(
-                    "dwithin distance must be finite and >= 0, not {d}"
-                )));
-            }
-        }
+        predicate.check()?;
         let (base, other, predicate) = match how {
             How::Right => (right, self, predicate.converse()),
             _ => (self, right, predicate),
@@ -854,6 +842,25 @@ struct Compiler {
 }
 
 impl Compiler {
+    /// One task per partition of `input`, made by `kind(k)`, for nodes that map partition
+    /// `k` of their input to partition `k` of `frame`.
+    fn emit_per_partition(
+        &mut self,
+        frame: &LazyFrame,
+        input: &LazyFrame,
+        kind: impl Fn(usize) -> TaskKind,
+    ) -> Vec<TaskId> {
+        let inputs = self.emit(input);
+        inputs
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| {
+                self.graph
+                    .push(kind(k), Some(k), Some(frame.parts[k].rows), vec![t])
+            })
+            .collect()
+    }
+
     /// Emits the tasks of `frame` and returns the task of each of its partitions.
     fn emit(&mut self, frame: &LazyFrame) -> Vec<TaskId> {
         let key = Arc::as_ptr(&frame.node) as usize;
@@ -880,71 +887,35 @@ impl Compiler {
                     .collect()
             }
             Node::Select { input, columns } => {
-                let inputs = self.emit(input);
-                inputs
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &t)| {
-                        let kind = TaskKind::Select {
-                            columns: columns.clone(),
-                            geometry_column: frame.geometry_column,
-                        };
-                        self.graph
-                            .push(kind, Some(k), Some(frame.parts[k].rows), vec![t])
-                    })
-                    .collect()
+                self.emit_per_partition(frame, input, |_| TaskKind::Select {
+                    columns: columns.clone(),
+                    geometry_column: frame.geometry_column,
+                })
             }
             Node::ToCrs { input, target } => {
-                let inputs = self.emit(input);
                 let from = input
                     .crs
                     .as_ref()
                     .map(|c| c.definition().to_string())
                     .unwrap_or_default();
-                inputs
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &t)| {
-                        let kind = TaskKind::ToCrs {
-                            from: from.clone(),
-                            to: target.definition().to_string(),
-                            first_row: first_rows[k],
-                        };
-                        self.graph
-                            .push(kind, Some(k), Some(frame.parts[k].rows), vec![t])
-                    })
-                    .collect()
+                self.emit_per_partition(frame, input, |k| TaskKind::ToCrs {
+                    from: from.clone(),
+                    to: target.definition().to_string(),
+                    first_row: first_rows[k],
+                })
             }
             Node::AddColumn { input, name, op } => {
-                let inputs = self.emit(input);
-                inputs
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &t)| {
-                        let kind = TaskKind::AddColumn {
-                            op: op.clone(),
-                            name: name.clone(),
-                            first_row: first_rows[k],
-                        };
-                        self.graph
-                            .push(kind, Some(k), Some(frame.parts[k].rows), vec![t])
-                    })
-                    .collect()
+                self.emit_per_partition(frame, input, |k| TaskKind::AddColumn {
+                    op: op.clone(),
+                    name: name.clone(),
+                    first_row: first_rows[k],
+                })
             }
             Node::MapGeometry { input, op } => {
-                let inputs = self.emit(input);
-                inputs
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &t)| {
-                        let kind = TaskKind::MapGeometry {
-                            op: op.clone(),
-                            first_row: first_rows[k],
-                        };
-                        self.graph
-                            .push(kind, Some(k), Some(frame.parts[k].rows), vec![t])
-                    })
-                    .collect()
+                self.emit_per_partition(frame, input, |k| TaskKind::MapGeometry {
+                    op: op.clone(),
+                    first_row: first_rows[k],
+                })
             }
             Node::Clip { input, mask, kept } => {
                 let inputs = self.emit(input);

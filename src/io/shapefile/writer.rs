@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::dbf;
 use super::shp::{self, ShapeType};
-use crate::error::{Error, Result};
+use crate::error::{CollectInOrder, Error, Result};
 use crate::io::atomic::AtomicFile;
 use crate::GeoFrame;
 
@@ -133,9 +133,7 @@ fn write_dbf(frame: &GeoFrame, path: &Path) -> Result<AtomicFile> {
                 .map(|f| (f.len, f.kind))
                 .collect())
         })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .collect::<Result<_>>()?;
+        .collect_in_order()?;
     if let Some(p) = frame.partitions().first() {
         layout = format_partition(&p.batch().slice(0, 0))?;
     }
@@ -226,9 +224,7 @@ fn shape_type_of(frame: &GeoFrame, path: &Path) -> Result<ShapeType> {
             }
             Ok(kind)
         })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .collect::<Result<Vec<_>>>()?;
+        .collect_in_order()?;
     kinds
         .into_iter()
         .try_fold(ShapeType::Null, |acc, k| merge_kind(acc, k, 0, path))
