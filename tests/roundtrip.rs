@@ -154,11 +154,24 @@ fn a_million_generated_points_round_trip() {
 
     let parquet = dir.path().join("points.parquet");
     write_geoparquet(&back, &parquet).unwrap();
+    // By default one partition per row group; smaller partitions cut row groups.
     let again = read_geoparquet(&parquet, &GeoParquetOptions::default()).unwrap();
-    assert_eq!(again.npartitions(), 10);
+    assert_eq!(again.npartitions(), 4);
     assert_eq!(
         points.to_record_batch().unwrap(),
         again.to_record_batch().unwrap()
+    );
+    let cut = read_geoparquet(
+        &parquet,
+        &GeoParquetOptions {
+            rows_per_partition: 100_000,
+        },
+    )
+    .unwrap();
+    assert_eq!(cut.npartitions(), 10);
+    assert_eq!(
+        points.to_record_batch().unwrap(),
+        cut.to_record_batch().unwrap()
     );
 }
 

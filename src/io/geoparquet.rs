@@ -1,7 +1,7 @@
 //! GeoParquet 1.1: WKB geometry columns described by the `geo` file metadata (encoding,
 //! geometry types, bbox, CRS as PROJJSON).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
@@ -9,10 +9,13 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use crate::crs::Crs;
@@ -23,14 +26,16 @@ use crate::{geometry, GeoFrame};
 /// Options for [`read_geoparquet`].
 #[derive(Debug, Clone)]
 pub struct GeoParquetOptions {
-    /// Rows per partition when reading. Default 100,000.
+    /// Rows per partition when reading: a partition never spans row groups, and a row
+    /// group with more rows is cut. Default 1,000,000, so that files from common writers
+    /// read one row group per partition (a cut row group decodes part of its pages twice).
     pub rows_per_partition: usize,
 }
 
 impl Default for GeoParquetOptions {
     fn default() -> Self {
         GeoParquetOptions {
-            rows_per_partition: 100_000,
+            rows_per_partition: 1_000_000,
         }
     }
 }
@@ -73,17 +78,33 @@ fn wkb_type_name(bytes: &[u8]) -> Option<&'static str> {
 /// ```
 pub fn write_geoparquet(frame: &GeoFrame, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let mut types = BTreeSet::new();
-    for p in frame.partitions() {
-        let a = p.geometry_array();
-        for i in 0..a.len() {
-            if a.is_valid(i) {
-                if let Some(t) = wkb_type_name(a.value(i)) {
-                    types.insert(t);
+    // Geometry types present, one set per partition in parallel.
+    let types: BTreeSet<&'static str> = frame
+        .partitions()
+        .par_iter()
+        .map(|p| {
+            let a = p.geometry_array();
+            let mut types = BTreeSet::new();
+            let mut last: Option<&[u8]> = None;
+            for i in 0..a.len() {
+                if a.is_valid(i) {
+                    // Only the 5-byte header decides the type: skip repeats cheaply.
+                    let header = a.value(i).get(..5);
+                    if header.is_some() && header == last {
+                        continue;
+                    }
+                    last = header;
+                    if let Some(t) = wkb_type_name(a.value(i)) {
+                        types.insert(t);
+                    }
                 }
             }
-        }
-    }
+            types
+        })
+        .reduce(BTreeSet::new, |mut a, b| {
+            a.extend(b);
+            a
+        });
     let crs = match frame.crs() {
         Some(c) => serde_json::from_str::<Value>(&c.to_projjson()?)
             .map_err(|e| Error::Crs(format!("PROJ wrote invalid PROJJSON: {e}")))?,
@@ -102,24 +123,127 @@ pub fn write_geoparquet(frame: &GeoFrame, path: impl AsRef<Path>) -> Result<()> 
         "primary_column": frame.geometry_column(),
         "columns": { frame.geometry_column(): column },
     });
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_key_value_metadata(Some(vec![KeyValue::new(
             "geo".to_string(),
             geo.to_string(),
         )]))
-        .build();
+        // WKB's byte order says nothing about where a geometry lies, so min/max statistics
+        // on it only cost time; every geometry is distinct, so a dictionary would too.
+        .set_column_statistics_enabled(
+            ColumnPath::from(frame.geometry_column()),
+            EnabledStatistics::None,
+        )
+        .set_column_dictionary_enabled(ColumnPath::from(frame.geometry_column()), false);
+    // Attributes whose values mostly differ (ids, measurements) skip the dictionary too:
+    // parquet would hash every value before giving up on it.
+    if let Some(sample) = frame.batches().find(|b| b.num_rows() >= 64) {
+        for (field, column) in sample.schema().fields().iter().zip(sample.columns()) {
+            if mostly_distinct(column.as_ref()) {
+                props = props
+                    .set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), false);
+            }
+        }
+    }
+    let props = props.build();
     let mut out = AtomicFile::create(path)?;
     {
-        let mut writer = ArrowWriter::try_new(out.writer(), frame.schema().clone(), Some(props))
+        let writer = ArrowWriter::try_new(out.writer(), frame.schema().clone(), Some(props))
             .map_err(parquet_error(path))?;
-        for batch in frame.batches() {
-            writer.write(batch).map_err(parquet_error(path))?;
-            writer.flush().map_err(parquet_error(path))?;
+        let (mut file, factory) = writer
+            .into_serialized_writer()
+            .map_err(parquet_error(path))?;
+        // Row groups are encoded (the costly part) in parallel, a few at a time so memory
+        // stays bounded, and appended to the file in partition order.
+        let partitions = frame.partitions();
+        let window = 2 * rayon::current_num_threads().max(1);
+        for (w, group) in partitions.chunks(window).enumerate() {
+            let encoded: Vec<Vec<ArrowColumnChunk>> = group
+                .par_iter()
+                .enumerate()
+                .map(|(k, p)| encode_row_group(&factory, w * window + k, p.batch()))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(parquet_error(path))?;
+            for chunks in encoded {
+                let mut row_group = file.next_row_group().map_err(parquet_error(path))?;
+                for chunk in chunks {
+                    chunk
+                        .append_to_row_group(&mut row_group)
+                        .map_err(parquet_error(path))?;
+                }
+                row_group.close().map_err(parquet_error(path))?;
+            }
         }
-        writer.close().map_err(parquet_error(path))?;
+        file.close().map_err(parquet_error(path))?;
     }
     out.commit()
+}
+
+/// Whether more than half of the first 1,024 values of `column` differ. Types other than
+/// primitives and strings/binaries answer `false`.
+fn mostly_distinct(column: &dyn Array) -> bool {
+    use arrow_array::cast::AsArray;
+    let n = column.len().min(1024);
+    let mut seen: HashSet<&[u8]> = HashSet::with_capacity(n);
+    let data = column.to_data();
+    match column.data_type() {
+        t if t.is_primitive() => {
+            let Some(width) = t.primitive_width() else {
+                return false;
+            };
+            let Some(buffer) = data.buffers().first() else {
+                return false;
+            };
+            let bytes = buffer.as_slice();
+            for i in data.offset()..data.offset() + n {
+                if let Some(v) = bytes.get(i * width..(i + 1) * width) {
+                    seen.insert(v);
+                }
+            }
+        }
+        DataType::Utf8 => {
+            let a = column.as_string::<i32>();
+            seen.extend((0..n).map(|i| a.value(i).as_bytes()));
+        }
+        DataType::LargeUtf8 => {
+            let a = column.as_string::<i64>();
+            seen.extend((0..n).map(|i| a.value(i).as_bytes()));
+        }
+        DataType::Binary => {
+            let a = column.as_binary::<i32>();
+            seen.extend((0..n).map(|i| a.value(i)));
+        }
+        DataType::LargeBinary => {
+            let a = column.as_binary::<i64>();
+            seen.extend((0..n).map(|i| a.value(i)));
+        }
+        _ => return false,
+    }
+    seen.len() * 2 > n
+}
+
+/// Encodes one batch as the column chunks of row group `index`.
+fn encode_row_group(
+    factory: &ArrowRowGroupWriterFactory,
+    index: usize,
+    batch: &RecordBatch,
+) -> parquet::errors::Result<Vec<ArrowColumnChunk>> {
+    let mut writers = factory.create_column_writers(index)?.into_iter();
+    let mut chunks = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        for leaf in compute_leaves(field, column)? {
+            let mut writer = writers.next().ok_or_else(|| {
+                parquet::errors::ParquetError::General(format!(
+                    "no column writer for a leaf of `{}`",
+                    field.name()
+                ))
+            })?;
+            writer.write(&leaf)?;
+            chunks.push(writer.close()?);
+        }
+    }
+    Ok(chunks)
 }
 
 /// Reads a GeoParquet file (WKB encoding) into a [`GeoFrame`]: [`scan_geoparquet`],
