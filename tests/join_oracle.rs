@@ -7,6 +7,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use geo::{polygon, Distance, Euclidean, Geometry, LineString, MultiPolygon, Relate};
 use geoframe::join::{sjoin, How, Predicate};
+use geoframe::plan::{ExecuteOptions, LazyFrame};
 use geoframe::GeoFrame;
 use proptest::prelude::*;
 
@@ -100,6 +101,9 @@ proptest! {
             let got = index_pairs(&sjoin(&lf, &rf, How::Inner, p).unwrap());
             let want: Vec<_> = inner.iter().map(|&(a, b)| (Some(a), Some(b))).collect();
             prop_assert_eq!(&got, &want, "inner {:?}", p);
+            // Counting an inner join counts its pairs over every partition pair.
+            let lazy = LazyFrame::from(lf.clone()).sjoin(&LazyFrame::from(rf.clone()), How::Inner, p).unwrap();
+            prop_assert_eq!(lazy.count_rows(&ExecuteOptions::default()).unwrap(), want.len() as u64);
 
             let mut want_left = Vec::new();
             for i in 0..left.len() as i64 {

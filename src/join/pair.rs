@@ -8,6 +8,8 @@ use geo::{BoundingRect, Geometry};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
+use geo::algorithm::coordinate_position::CoordPos;
+
 use super::prepared::PreparedPolygon;
 use super::{How, Predicate};
 use crate::error::{Error, Result};
@@ -66,7 +68,8 @@ impl Grid {
             .map(|b| Some(b.1))
             .reduce(geometry::merge_bounds)??;
         // About eight cells per geometry along each axis, at most 2048 x 2048 cells: fine
-        // enough that most cells lie wholly inside one polygon.
+        // enough that most cells lie wholly inside one polygon (and a cell's column and row
+        // each fit in 16 bits).
         let side = ((boxes.len() as f64).sqrt() * 8.0)
             .ceil()
             .clamp(1.0, 2048.0) as usize;
@@ -179,19 +182,56 @@ impl Grid {
         })
     }
 
+    /// The (column, row) of the cell holding `(x, y)`; `None` outside the grid's extent
+    /// (and for NaN).
+    #[inline]
+    fn cell(&self, x: f64, y: f64) -> Option<(usize, usize)> {
+        let (min, max) = (self.extent.min(), self.extent.max());
+        let inside = x >= min.x && x <= max.x && y >= min.y && y <= max.y;
+        inside.then(|| {
+            (
+                (((x - min.x) * self.scale_x) as usize).min(self.cells_x - 1),
+                (((y - min.y) * self.scale_y) as usize).min(self.cells_y - 1),
+            )
+        })
+    }
+
+    /// Whether a partition with bounds `b` covers at most a 1/16 of the grid: its points
+    /// then meet few polygons, which stay in cache whatever order the points come in.
+    fn is_compact(&self, b: Option<geo::Rect>) -> bool {
+        let Some(b) = b else { return true };
+        let cells = |lo: f64, hi: f64, min: f64, scale: f64, n: usize| {
+            let cell = |v: f64| (((v - min) * scale).max(0.0) as usize).min(n - 1);
+            cell(hi) + 1 - cell(lo).min(cell(hi))
+        };
+        let (min, max) = (b.min(), b.max());
+        let wide = cells(
+            min.x,
+            max.x,
+            self.extent.min().x,
+            self.scale_x,
+            self.cells_x,
+        );
+        let high = cells(
+            min.y,
+            max.y,
+            self.extent.min().y,
+            self.scale_y,
+            self.cells_y,
+        );
+        wide * high * 16 <= self.cells_x * self.cells_y
+    }
+
     /// Geometries whose boxes contain `(x, y)`, with where the point's cell lies relative
     /// to each.
     #[inline]
     fn candidates(&self, x: f64, y: f64) -> impl Iterator<Item = (usize, CellPosition)> + '_ {
-        let (min, max) = (self.extent.min(), self.extent.max());
-        let inside = x >= min.x && x <= max.x && y >= min.y && y <= max.y;
-        let slice = if inside {
-            let cx = (((x - min.x) * self.scale_x) as usize).min(self.cells_x - 1);
-            let cy = (((y - min.y) * self.scale_y) as usize).min(self.cells_y - 1);
-            let c = cy * self.cells_x + cx;
-            &self.entries[self.starts[c] as usize..self.starts[c + 1] as usize]
-        } else {
-            &self.entries[0..0]
+        let slice = match self.cell(x, y) {
+            Some((cx, cy)) => {
+                let c = cy * self.cells_x + cx;
+                &self.entries[self.starts[c] as usize..self.starts[c + 1] as usize]
+            }
+            None => &self.entries[0..0],
         };
         slice.iter().filter_map(move |&(i, position)| {
             if position == CellPosition::Inside {
@@ -280,6 +320,17 @@ pub(crate) fn join_pair(
     predicate: Predicate,
 ) -> Result<Vec<(u64, u64)>> {
     let reach = predicate.reach();
+    let grid = right.grid.as_ref().filter(|_| reach == 0.0);
+    if let Some(grid) = grid.filter(|g| !g.is_compact(left.bounds())) {
+        return join_by_cell(
+            left,
+            left_first_row,
+            right,
+            grid,
+            right_first_row,
+            predicate,
+        );
+    }
     let array = left.geometry_array();
     let mut found = Vec::with_capacity(array.len());
     for i in 0..array.len() {
@@ -289,30 +340,22 @@ pub(crate) fn join_pair(
         let bytes = array.value(i);
         let row = left_first_row + i as u64;
         if let Some((x, y)) = geometry::point_xy(bytes) {
-            if reach == 0.0 {
-                if let Some(grid) = &right.grid {
-                    for (j, position) in grid.candidates(x, y) {
-                        let known = match position {
-                            CellPosition::Inside => predicate.point_polygon(
-                                geo::algorithm::coordinate_position::CoordPos::Inside,
-                            ),
-                            CellPosition::Outside => predicate.point_polygon(
-                                geo::algorithm::coordinate_position::CoordPos::Outside,
-                            ),
-                            CellPosition::Mixed => None,
-                        };
-                        let hit = match known {
-                            Some(answer) => answer,
-                            None => match &right.geometries[j] {
-                                Some(rg) => {
-                                    predicate.test_point(x, y, rg, right.prepared[j].as_ref())
-                                }
-                                None => false,
-                            },
-                        };
-                        if hit {
-                            found.push((row, right_first_row + j as u64));
+            if let Some(grid) = grid {
+                for (j, position) in grid.candidates(x, y) {
+                    let known = match position {
+                        CellPosition::Inside => predicate.point_polygon(CoordPos::Inside),
+                        CellPosition::Outside => predicate.point_polygon(CoordPos::Outside),
+                        CellPosition::Mixed => None,
+                    };
+                    let hit = match (known, &right.geometries[j]) {
+                        (Some(answer), _) => answer,
+                        (None, Some(rg)) => {
+                            predicate.test_point(x, y, rg, right.prepared[j].as_ref())
                         }
+                        (None, None) => false,
+                    };
+                    if hit {
+                        found.push((row, right_first_row + j as u64));
                     }
                 }
                 continue;
@@ -341,6 +384,164 @@ pub(crate) fn join_pair(
                 }
             }
         }
+    }
+    Ok(found)
+}
+
+/// [`join_pair`] against a gridded right side: left points are bucketed by grid cell
+/// (a counting sort) and visited cell by cell, so each cell's candidate list is read once
+/// and its polygons stay in cache however the left rows are ordered; a cell wholly inside a
+/// polygon answers for all its points at once. Other left geometries take the R-tree.
+/// Pairs come back sorted by (left row, right row).
+fn join_by_cell(
+    left: &Partition,
+    left_first_row: u64,
+    right: &Indexed,
+    grid: &Grid,
+    right_first_row: u64,
+    predicate: Predicate,
+) -> Result<Vec<(u64, u64)>> {
+    let array = left.geometry_array();
+    let n = array.len();
+    let rows = u32::try_from(n).map_err(|_| {
+        Error::InvalidArgument(format!("a partition of {n} rows is too large to join"))
+    })?;
+    // Pass 1: each point's cell as (column, row) (u32::MAX: none), and the span of cells
+    // the points occupy: the buckets cover that span only, which for a spatially shuffled
+    // partition is a small part of the grid.
+    let mut cell_of = vec![u32::MAX; n];
+    let mut coords = vec![(0.0f64, 0.0f64); n];
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+    let mut others: Vec<(u64, u64)> = Vec::new();
+    for i in 0..n {
+        if array.is_null(i) {
+            continue;
+        }
+        let bytes = array.value(i);
+        let row = left_first_row + i as u64;
+        if let Some((x, y)) = geometry::point_xy(bytes) {
+            if let Some((cx, cy)) = grid.cell(x, y) {
+                cell_of[i] = (cx | (cy << 16)) as u32;
+                coords[i] = (x, y);
+                (x0, x1, y0, y1) = (x0.min(cx), x1.max(cx), y0.min(cy), y1.max(cy));
+            }
+            continue;
+        }
+        let g = geometry::from_wkb(bytes, row)?;
+        let Some(b) = g.bounding_rect() else { continue };
+        let env = AABB::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]);
+        for (j, rg) in right.candidates_in(&env) {
+            if predicate.test(&g, rg) {
+                others.push((row, right_first_row + j as u64));
+            }
+        }
+    }
+    let width = (x1 + 1).saturating_sub(x0);
+    let cells = width * (y1 + 1).saturating_sub(y0);
+    let local = |packed: u32| {
+        let (cx, cy) = ((packed & 0xffff) as usize, (packed >> 16) as usize);
+        (cy - y0) * width + (cx - x0)
+    };
+    let mut starts = vec![0u32; cells + 1];
+    for &c in &cell_of {
+        if c != u32::MAX {
+            starts[local(c) + 1] += 1;
+        }
+    }
+    for c in 1..starts.len() {
+        starts[c] += starts[c - 1];
+    }
+    // Pass 2: the points, bucketed by cell.
+    let mut fill = starts.clone();
+    let mut by_cell = vec![(0.0f64, 0.0f64, 0u32); starts[cells] as usize];
+    for (i, &c) in cell_of.iter().enumerate() {
+        if c != u32::MAX {
+            let at = &mut fill[local(c)];
+            by_cell[*at as usize] = (coords[i].0, coords[i].1, i as u32);
+            *at += 1;
+        }
+    }
+    drop(coords);
+    drop(fill);
+    // Pass 3: cell by cell, polygon by polygon, point by point. Most points match at most
+    // one polygon: the first match of each row is kept by row, any further ones aside.
+    let inside_answer = predicate.point_polygon(CoordPos::Inside);
+    let mut first = vec![u32::MAX; n];
+    let mut more: Vec<(u32, u32)> = Vec::new();
+    let mut hit = |i: u32, j: u32| {
+        let slot = &mut first[i as usize];
+        if *slot == u32::MAX {
+            *slot = j;
+        } else {
+            more.push((i, j));
+        }
+    };
+    for c in 0..cells {
+        let points = &by_cell[starts[c] as usize..starts[c + 1] as usize];
+        if points.is_empty() {
+            continue;
+        }
+        let global = (y0 + c / width) * grid.cells_x + x0 + c % width;
+        let entries = &grid.entries[grid.starts[global] as usize..grid.starts[global + 1] as usize];
+        for &(j, position) in entries {
+            let known = match position {
+                CellPosition::Inside => inside_answer,
+                CellPosition::Outside => Some(false),
+                CellPosition::Mixed => None,
+            };
+            match known {
+                Some(false) => {}
+                Some(true) => points.iter().for_each(|&(_, _, i)| hit(i, j)),
+                None => {
+                    let (Some(rg), r) = (&right.geometries[j as usize], &grid.rects[j as usize])
+                    else {
+                        continue;
+                    };
+                    let prepared = right.prepared[j as usize].as_ref();
+                    for &(x, y, i) in points {
+                        if x >= r.min().x
+                            && x <= r.max().x
+                            && y >= r.min().y
+                            && y <= r.max().y
+                            && predicate.test_point(x, y, rg, prepared)
+                        {
+                            hit(i, j);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    drop(by_cell);
+    // Back to row order, right rows ascending within a row.
+    more.sort_unstable();
+    let mut more = more.into_iter().peekable();
+    let mut found = Vec::with_capacity(n / 2 + more.len() + others.len());
+    let mut row_matches: Vec<u32> = Vec::new();
+    for (i, &j) in first.iter().enumerate().take(rows as usize) {
+        if j == u32::MAX {
+            continue;
+        }
+        let row = left_first_row + i as u64;
+        if more.peek().is_some_and(|&(k, _)| k as usize == i) {
+            row_matches.clear();
+            row_matches.push(j);
+            while let Some((_, j)) = more.next_if(|&(k, _)| k as usize == i) {
+                row_matches.push(j);
+            }
+            row_matches.sort_unstable();
+            found.extend(
+                row_matches
+                    .iter()
+                    .map(|&j| (row, right_first_row + u64::from(j))),
+            );
+        } else {
+            found.push((row, right_first_row + u64::from(j)));
+        }
+    }
+    if !others.is_empty() {
+        found.extend(others);
+        found.sort_unstable();
     }
     Ok(found)
 }
@@ -410,33 +611,28 @@ pub(crate) fn merge(
     how: How,
 ) -> Result<Partition> {
     let base_geometry = base.geometry_column_index();
-    // (row in base partition, other row, pair number) for every output row; `None`: no
-    // match.
-    let mut rows: Vec<(u64, Option<u64>)> = Vec::with_capacity(pairs.len());
-    let mut pair_of: Vec<Option<usize>> = Vec::with_capacity(pairs.len());
-    if how == How::Inner {
-        rows.extend(pairs.iter().map(|&(a, b)| (a - base_first_row, Some(b))));
-        pair_of.extend((0..pairs.len()).map(Some));
-    } else {
+    // Output row k as (row in the base partition, other row or `None` when unmatched, pair
+    // number). An inner join's rows are its pairs, used as they are; outer joins add each
+    // unmatched base row once.
+    let outer: Option<Vec<(u64, Option<u64>, Option<usize>)>> = (how != How::Inner).then(|| {
+        let mut rows = Vec::with_capacity(pairs.len());
         let mut next = pairs.iter().enumerate().peekable();
         for r in 0..base.len() as u64 {
             let mut matched = false;
-            while let Some(&(k, &(a, b))) = next.peek() {
-                if a - base_first_row != r {
-                    break;
-                }
-                rows.push((r, Some(b)));
-                pair_of.push(Some(k));
+            while let Some((k, &(_, b))) = next.next_if(|(_, &(a, _))| a - base_first_row == r) {
+                rows.push((r, Some(b), Some(k)));
                 matched = true;
-                next.next();
             }
             if !matched {
-                rows.push((r, None));
-                pair_of.push(None);
+                rows.push((r, None, None));
             }
         }
-    }
-    let local = UInt64Array::from_iter_values(rows.iter().map(|&(a, _)| a));
+        rows
+    });
+    let local = match &outer {
+        None => UInt64Array::from_iter_values(pairs.iter().map(|&(a, _)| a - base_first_row)),
+        Some(rows) => UInt64Array::from_iter_values(rows.iter().map(|r| r.0)),
+    };
     let mut columns: Vec<ArrayRef> = base
         .batch()
         .columns()
@@ -444,13 +640,11 @@ pub(crate) fn merge(
         .map(|c| arrow_select::take::take(c.as_ref(), &local, None))
         .collect::<std::result::Result<_, _>>()?;
     let base_index =
-        Int64Array::from_iter_values(rows.iter().map(|&(a, _)| (a + base_first_row) as i64));
+        Int64Array::from_iter_values(local.values().iter().map(|&a| (a + base_first_row) as i64));
     // Inner joins have no unmatched rows: arrays without a null buffer build much faster.
-    let all_matched = how == How::Inner;
-    let other_index: Int64Array = if all_matched {
-        Int64Array::from_iter_values(rows.iter().map(|&(_, b)| b.unwrap_or(0) as i64))
-    } else {
-        rows.iter().map(|&(_, b)| b.map(|b| b as i64)).collect()
+    let other_index: Int64Array = match &outer {
+        None => Int64Array::from_iter_values(pairs.iter().map(|p| p.1 as i64)),
+        Some(rows) => rows.iter().map(|r| r.1.map(|b| b as i64)).collect(),
     };
     if how == How::Right {
         columns.push(Arc::new(other_index));
@@ -480,10 +674,9 @@ pub(crate) fn merge(
         // One source: a plain `take` (nulls where unmatched) is several times faster than
         // `interleave`.
         let first = other_first_rows.first().copied().unwrap_or(0);
-        let take_rows: UInt64Array = if all_matched {
-            UInt64Array::from_iter_values(rows.iter().map(|&(_, b)| b.unwrap_or(first) - first))
-        } else {
-            rows.iter().map(|&(_, b)| b.map(|b| b - first)).collect()
+        let take_rows: UInt64Array = match &outer {
+            None => UInt64Array::from_iter_values(pairs.iter().map(|p| p.1 - first)),
+            Some(rows) => rows.iter().map(|r| r.1.map(|b| b - first)).collect(),
         };
         for (c, column) in other.batch().columns().iter().enumerate() {
             if c != other_geometry {
@@ -491,7 +684,10 @@ pub(crate) fn merge(
             }
         }
     } else {
-        let indices: Vec<(usize, usize)> = rows.iter().map(|&(_, b)| locate(b)).collect();
+        let indices: Vec<(usize, usize)> = match &outer {
+            None => pairs.iter().map(|p| locate(Some(p.1))).collect(),
+            Some(rows) => rows.iter().map(|r| locate(r.1)).collect(),
+        };
         for (c, field) in other_schema.fields().iter().enumerate() {
             if c == other_geometry {
                 continue;
@@ -506,7 +702,10 @@ pub(crate) fn merge(
         }
     }
     if let Some(d) = distances {
-        let column: arrow_array::Float64Array = pair_of.iter().map(|k| k.map(|k| d[k])).collect();
+        let column: arrow_array::Float64Array = match &outer {
+            None => d.iter().copied().map(Some).collect(),
+            Some(rows) => rows.iter().map(|r| r.2.map(|k| d[k])).collect(),
+        };
         columns.push(Arc::new(column));
     }
     let batch = RecordBatch::try_new(schema.clone(), columns)
@@ -516,7 +715,7 @@ pub(crate) fn merge(
     let base_array = base.geometry_array();
     let mut bounds = None;
     let mut last = None;
-    for &(r, _) in &rows {
+    for &r in local.values() {
         if last != Some(r) && !base_array.is_null(r as usize) {
             let bytes = base_array.value(r as usize);
             let rect = match geometry::point_xy(bytes) {

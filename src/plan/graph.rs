@@ -62,7 +62,7 @@ pub enum TaskKind {
         /// First row of the partition, for error messages.
         first_row: u64,
     },
-    /// Count the rows of a partition.
+    /// Count the rows of a partition, or the pairs of a join pair task.
     CountRows,
     /// Add up counts.
     SumCounts,

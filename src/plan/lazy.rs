@@ -763,7 +763,21 @@ impl LazyFrame {
     /// dropped, so a frame larger than memory can be counted.
     pub fn count_rows(&self, options: &ExecuteOptions) -> Result<u64> {
         let mut compiler = Compiler::default();
-        let parts = compiler.emit(self);
+        // An inner join has one row per matching pair: count the pairs, without assembling
+        // the rows (each pair is found by exactly one pair task).
+        let inner_join = matches!(
+            self.node.as_ref(),
+            Node::Join {
+                how: How::Inner,
+                ..
+            }
+        );
+        let parts = if inner_join {
+            let (_, _, pairs) = compiler.emit_join_pairs(self);
+            pairs.into_iter().flatten().collect()
+        } else {
+            compiler.emit(self)
+        };
         let counts: Vec<TaskId> = parts
             .iter()
             .enumerate()
@@ -1049,44 +1063,19 @@ impl Compiler {
             Node::Join {
                 base,
                 other,
-                predicate,
                 how,
                 groups,
+                ..
             } => {
-                let bases = self.emit(base);
-                let others = self.emit(other);
+                let (bases, others, pair_tasks) = self.emit_join_pairs(frame);
                 let base_first: Vec<u64> = prefix(&base.parts);
                 let other_first: Vec<u64> = prefix(&other.parts);
                 let schema = self.context.schemas.len();
                 self.context.schemas.push(frame.schema.clone());
                 let other_schema = self.context.schemas.len();
                 self.context.schemas.push(other.schema.clone());
-                let mut indexes: BTreeMap<usize, TaskId> = BTreeMap::new();
                 let mut out = Vec::with_capacity(groups.len());
-                for (k, (b, os)) in groups.iter().enumerate() {
-                    let mut pair_tasks = Vec::with_capacity(os.len());
-                    for &o in os {
-                        let index = *indexes.entry(o).or_insert_with(|| {
-                            self.graph.push(
-                                TaskKind::BuildIndex {
-                                    first_row: other_first[o],
-                                },
-                                Some(o),
-                                Some(other.parts[o].rows),
-                                vec![others[o]],
-                            )
-                        });
-                        pair_tasks.push(self.graph.push(
-                            TaskKind::JoinPair {
-                                predicate: *predicate,
-                                left_first_row: base_first[*b],
-                                right_first_row: other_first[o],
-                            },
-                            Some(*b),
-                            None,
-                            vec![bases[*b], index],
-                        ));
-                    }
+                for (k, ((b, os), pair_tasks)) in groups.iter().zip(pair_tasks).enumerate() {
                     let mut deps = vec![bases[*b]];
                     deps.extend(&pair_tasks);
                     deps.extend(os.iter().map(|&o| others[o]));
@@ -1111,6 +1100,60 @@ impl Compiler {
         };
         self.done.insert(key, tasks.clone());
         tasks
+    }
+}
+
+impl Compiler {
+    /// The pair tasks of a join node, one list per group (base partition), with the tasks
+    /// of both inputs: (base tasks, other tasks, pair tasks per group). Empty for other
+    /// nodes.
+    fn emit_join_pairs(
+        &mut self,
+        frame: &LazyFrame,
+    ) -> (Vec<TaskId>, Vec<TaskId>, Vec<Vec<TaskId>>) {
+        let Node::Join {
+            base,
+            other,
+            predicate,
+            groups,
+            ..
+        } = frame.node.as_ref()
+        else {
+            return (Vec::new(), Vec::new(), Vec::new());
+        };
+        let bases = self.emit(base);
+        let others = self.emit(other);
+        let base_first: Vec<u64> = prefix(&base.parts);
+        let other_first: Vec<u64> = prefix(&other.parts);
+        let mut indexes: BTreeMap<usize, TaskId> = BTreeMap::new();
+        let mut pairs = Vec::with_capacity(groups.len());
+        for (b, os) in groups {
+            let mut pair_tasks = Vec::with_capacity(os.len());
+            for &o in os {
+                let index = *indexes.entry(o).or_insert_with(|| {
+                    self.graph.push(
+                        TaskKind::BuildIndex {
+                            first_row: other_first[o],
+                        },
+                        Some(o),
+                        Some(other.parts[o].rows),
+                        vec![others[o]],
+                    )
+                });
+                pair_tasks.push(self.graph.push(
+                    TaskKind::JoinPair {
+                        predicate: *predicate,
+                        left_first_row: base_first[*b],
+                        right_first_row: other_first[o],
+                    },
+                    Some(*b),
+                    None,
+                    vec![bases[*b], index],
+                ));
+            }
+            pairs.push(pair_tasks);
+        }
+        (bases, others, pairs)
     }
 }
 

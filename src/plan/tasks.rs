@@ -118,7 +118,10 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
             let mask = join::mask_polygons(&geometry::from_wkb(mask, 0)?)?;
             Value::Partition(join::clip_partition(p, *first_row, &mask)?)
         }
-        TaskKind::CountRows => Value::Count(partition(task, &inputs[0])?.len() as u64),
+        TaskKind::CountRows => Value::Count(match inputs[0].as_ref() {
+            Value::Pairs(pairs) => pairs.len() as u64,
+            _ => partition(task, &inputs[0])?.len() as u64,
+        }),
         TaskKind::SumCounts => Value::Count(
             inputs
                 .iter()
@@ -225,20 +228,26 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
             with_distance,
         } => {
             let base = partition(task, &inputs[0])?;
-            let mut pairs: Vec<(u64, u64)> = Vec::new();
+            let mut pair_lists: Vec<&[(u64, u64)]> = Vec::new();
             let mut nearest: Vec<(u64, u64, f64)> = Vec::new();
             for v in &inputs[1..1 + pair_results] {
                 match v.as_ref() {
-                    Value::Pairs(p) => pairs.extend_from_slice(p),
+                    Value::Pairs(p) => pair_lists.push(p),
                     Value::NearestPairs(p) => nearest.extend_from_slice(p),
                     _ => return Err(wrong(task, "something other than pairs")),
                 }
             }
-            pairs.sort_unstable();
             nearest.sort_by_key(|t| (t.0, t.1));
-            if !nearest.is_empty() {
-                pairs = nearest.iter().map(|t| (t.0, t.1)).collect();
-            }
+            // One sorted list (one partition met on the other side) is used as it is.
+            let pairs: std::borrow::Cow<[(u64, u64)]> = match pair_lists.as_slice() {
+                _ if !nearest.is_empty() => nearest.iter().map(|t| (t.0, t.1)).collect(),
+                [one] if one.is_sorted() => std::borrow::Cow::Borrowed(one),
+                lists => {
+                    let mut all = lists.concat();
+                    all.sort_unstable();
+                    std::borrow::Cow::Owned(all)
+                }
+            };
             // Only a nearest join asked for a distance column has one in its schema.
             let distances: Option<Vec<f64>> =
                 with_distance.then(|| nearest.iter().map(|t| t.2).collect());
