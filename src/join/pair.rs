@@ -595,6 +595,10 @@ pub(crate) fn join_schema(
     Arc::new(Schema::new(fields))
 }
 
+/// An output row of an outer join: (row in the base partition, other row or `None` when
+/// unmatched, pair number).
+type OutputRow = (u64, Option<u64>, Option<usize>);
+
 /// The output rows of one base partition: its matches in (base row, other row) order and,
 /// for outer joins, each unmatched base row once with nulls on the other side.
 #[allow(clippy::too_many_arguments)]
@@ -614,7 +618,7 @@ pub(crate) fn merge(
     // Output row k as (row in the base partition, other row or `None` when unmatched, pair
     // number). An inner join's rows are its pairs, used as they are; outer joins add each
     // unmatched base row once.
-    let outer: Option<Vec<(u64, Option<u64>, Option<usize>)>> = (how != How::Inner).then(|| {
+    let outer: Option<Vec<OutputRow>> = (how != How::Inner).then(|| {
         let mut rows = Vec::with_capacity(pairs.len());
         let mut next = pairs.iter().enumerate().peekable();
         for r in 0..base.len() as u64 {
