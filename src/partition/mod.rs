@@ -94,19 +94,24 @@ impl Partition {
 /// Bounds of a WKB array, with every coordinate checked to be finite.
 pub(crate) fn checked_bounds(array: &BinaryArray, first_row: u64) -> Result<Option<Rect>> {
     use arrow_array::Array;
+    // Points (the bulk of large frames) fold into plain minima and maxima.
+    let (mut min_x, mut min_y) = (f64::INFINITY, f64::INFINITY);
+    let (mut max_x, mut max_y) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
     let mut acc: Option<Rect> = None;
+    let nulls = array.null_count() > 0;
     for i in 0..array.len() {
-        if array.is_null(i) {
+        if nulls && array.is_null(i) {
             continue;
         }
         let row = first_row + i as u64;
         let bytes = array.value(i);
-        let rect = match geometry::point_xy(bytes) {
+        match geometry::point_xy(bytes) {
             Some((x, y)) => {
                 if !(x.is_finite() && y.is_finite()) {
                     return Err(non_finite(row));
                 }
-                Some(Rect::new((x, y), (x, y)))
+                (min_x, min_y) = (min_x.min(x), min_y.min(y));
+                (max_x, max_y) = (max_x.max(x), max_y.max(y));
             }
             None => {
                 let g = geometry::from_wkb(bytes, row)?;
@@ -115,12 +120,12 @@ pub(crate) fn checked_bounds(array: &BinaryArray, first_row: u64) -> Result<Opti
                 {
                     return Err(non_finite(row));
                 }
-                geometry::bounds(&g)
+                acc = geometry::merge_bounds(acc, geometry::bounds(&g));
             }
-        };
-        acc = geometry::merge_bounds(acc, rect);
+        }
     }
-    Ok(acc)
+    let points = (min_x <= max_x).then(|| Rect::new((min_x, min_y), (max_x, max_y)));
+    Ok(geometry::merge_bounds(acc, points))
 }
 
 fn non_finite(record: u64) -> Error {
