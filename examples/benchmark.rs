@@ -8,9 +8,10 @@
 //!     cargo run --release --example benchmark -- --chart benchmarks/results.csv benchmarks/join.png
 //!
 //! Tasks: `join` (N points in the 3,231 US counties, intersects; geoframe on Hilbert-shuffled
-//! points, the shuffle its own row), `read-shp` (the N-point shapefile with its attributes),
-//! `shuffle` (Hilbert, 64 partitions), `end-to-end` (read GeoParquet, shuffle, join, write
-//! GeoParquet), `polygon-join` (counties against counties shifted by 0.01°), `nearest`
+//! points, the shuffle its own row; assembling the joined rows, and only counting them as
+//! the loop and the SQL peers do), `read-shp` (the N-point shapefile with its attributes),
+//! `shuffle` (Hilbert, 64 partitions), `end-to-end` (read GeoParquet, join, write
+//! GeoParquet: straight from the row groups, and with a shuffle first), `polygon-join` (counties against counties shifted by 0.01°), `nearest`
 //! (N/100 points to their nearest county centroid). Peak RSS is the process's high-water
 //! mark during the measurement (reset through `/proc/self/clear_refs` before each).
 
@@ -222,12 +223,37 @@ fn main() -> Result<(), map::Error> {
             measure(|| Ok(plan.collect(&w(workers))?.len() as u64))?,
         );
     }
+    // Only counting the pairs, as the loop above and the peers' `count(*)` queries do.
+    for workers in [1, 2] {
+        push(
+            "join",
+            "geoframe sjoin, count_rows (shuffled)",
+            workers,
+            n,
+            measure(|| Ok(plan.count_rows(&w(workers))?))?,
+        );
+    }
     drop(plan);
     drop(shuffled);
     drop(points);
 
-    // End to end: GeoParquet in, shuffle, join, GeoParquet out.
+    // End to end: GeoParquet in, join, GeoParquet out; straight from the file's row groups
+    // (each pair task visits its points block of grid cells by block), and with a Hilbert
+    // shuffle first.
     let target = out.join("end_to_end.parquet");
+    push(
+        "end-to-end",
+        "geoframe (scan + join + write)",
+        2,
+        n,
+        measure(|| {
+            let joined = geoframe::io::scan_geoparquet(&parquet, &Default::default())?
+                .sjoin(&right, How::Inner, Predicate::Intersects)?
+                .collect(&w(2))?;
+            write_geoparquet(&joined, &target)?;
+            Ok(joined.len() as u64)
+        })?,
+    );
     push(
         "end-to-end",
         "geoframe (read + shuffle + join + write)",
@@ -346,10 +372,10 @@ fn main() -> Result<(), map::Error> {
                 eprintln!("peer line skipped: {line}");
                 continue;
             };
-            let (task, engine) = if engine == "geopandas-read-shp" {
-                ("read-shp", "GeoPandas read_file (pyogrio)".to_string())
-            } else {
-                ("join", engine.to_string())
+            let (task, engine) = match engine {
+                "geopandas-read-shp" => ("read-shp", "GeoPandas read_file (pyogrio)".to_string()),
+                "sedonadb-e2e" => ("end-to-end", "sedonadb (read + join + write)".to_string()),
+                _ => ("join", engine.to_string()),
             };
             let workers = if engine.starts_with("GeoPandas") || engine == "geopandas" {
                 1

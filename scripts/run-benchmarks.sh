@@ -35,6 +35,10 @@ if [ -f "$peers_dir/bench_peers.py" ]; then
         "$venv/bin/python" "$peers_dir/bench_peers.py" "$dir/points_$n.parquet" \
             "$dir/us_counties.parquet" "$engine" | tee -a "$peers_out"
     done
+    # SedonaDB end to end (GeoParquet in, join, GeoParquet out), from this repository.
+    "$venv/bin/python" benchmarks/sedona_end_to_end.py "$dir/points_$n.parquet" \
+        "$dir/us_counties.parquet" "$dir/sedona_end_to_end.parquet" | tee -a "$peers_out"
+    rm -f "$dir/sedona_end_to_end.parquet"
 else
     echo "run-benchmarks: $peers_dir not found; geoframe rows only" >&2
 fi
