@@ -158,28 +158,46 @@ pub fn write_geoparquet(frame: &GeoFrame, path: impl AsRef<Path>) -> Result<()> 
         let (mut file, factory) = writer
             .into_serialized_writer()
             .map_err(parquet_error(path))?;
-        // Row groups are encoded (the costly part) in parallel, a few at a time so memory
-        // stays bounded, and appended to the file in partition order.
+        // Row groups are encoded (the costly part) in parallel, a window at a time so that
+        // memory stays bounded, while another thread appends the previous window to the
+        // file in partition order.
         let partitions = frame.partitions();
         let window = 2 * rayon::current_num_threads().max(1);
-        for (w, group) in partitions.chunks(window).enumerate() {
-            let encoded: Vec<Vec<ArrowColumnChunk>> = group
-                .par_iter()
-                .enumerate()
-                .map(|(k, p)| encode_row_group(&factory, w * window + k, p.batch()))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(parquet_error(path))?;
-            for chunks in encoded {
-                let mut row_group = file.next_row_group().map_err(parquet_error(path))?;
-                for chunk in chunks {
-                    chunk
-                        .append_to_row_group(&mut row_group)
-                        .map_err(parquet_error(path))?;
+        std::thread::scope(|scope| -> Result<()> {
+            let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Vec<ArrowColumnChunk>>>(1);
+            let appender = scope.spawn(move || -> parquet::errors::Result<()> {
+                for encoded in receive {
+                    for chunks in encoded {
+                        let mut row_group = file.next_row_group()?;
+                        for chunk in chunks {
+                            chunk.append_to_row_group(&mut row_group)?;
+                        }
+                        row_group.close()?;
+                    }
                 }
-                row_group.close().map_err(parquet_error(path))?;
+                file.close().map(|_| ())
+            });
+            for (w, group) in partitions.chunks(window).enumerate() {
+                let encoded: Vec<Vec<ArrowColumnChunk>> = group
+                    .par_iter()
+                    .enumerate()
+                    .map(|(k, p)| encode_row_group(&factory, w * window + k, p.batch()))
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(parquet_error(path))?;
+                if send.send(encoded).is_err() {
+                    // The appender stopped on an error: it is reported below.
+                    break;
+                }
             }
-        }
-        file.close().map_err(parquet_error(path))?;
+            drop(send);
+            match appender.join() {
+                Ok(result) => result.map_err(parquet_error(path)),
+                Err(_) => Err(Error::InvalidArgument(format!(
+                    "{}: the GeoParquet appender thread panicked",
+                    path.display()
+                ))),
+            }
+        })?;
     }
     out.commit()
 }
