@@ -69,6 +69,10 @@ fn benches(c: &mut Criterion) {
             group.bench_function(format!("geoframe sjoin, {workers} workers"), |b| {
                 b.iter(|| plan.collect(&options).unwrap())
             });
+            group.bench_function(
+                format!("geoframe sjoin count_rows, {workers} workers"),
+                |b| b.iter(|| plan.count_rows(&options).unwrap()),
+            );
         }
         group.finish();
     }
