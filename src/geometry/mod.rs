@@ -140,6 +140,39 @@ pub fn merge_bounds(acc: Option<Rect>, rect: Option<Rect>) -> Option<Rect> {
     }
 }
 
+/// Running bounds: points fold into plain minima and maxima (no rectangle per point),
+/// other geometries' boxes merge in.
+pub(crate) struct BoundsFold {
+    min: (f64, f64),
+    max: (f64, f64),
+    other: Option<Rect>,
+}
+
+impl BoundsFold {
+    pub(crate) fn new() -> BoundsFold {
+        BoundsFold {
+            min: (f64::INFINITY, f64::INFINITY),
+            max: (f64::NEG_INFINITY, f64::NEG_INFINITY),
+            other: None,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn point(&mut self, x: f64, y: f64) {
+        self.min = (self.min.0.min(x), self.min.1.min(y));
+        self.max = (self.max.0.max(x), self.max.1.max(y));
+    }
+
+    pub(crate) fn rect(&mut self, rect: Option<Rect>) {
+        self.other = merge_bounds(self.other, rect);
+    }
+
+    pub(crate) fn finish(self) -> Option<Rect> {
+        let points = (self.min.0 <= self.max.0).then(|| Rect::new(self.min, self.max));
+        merge_bounds(self.other, points)
+    }
+}
+
 /// The bounds of every geometry in a WKB array, without building `geo` types for points.
 pub fn array_bounds(array: &BinaryArray) -> Result<Option<Rect>> {
     let mut acc: Option<Rect> = None;

@@ -94,10 +94,7 @@ impl Partition {
 /// Bounds of a WKB array, with every coordinate checked to be finite.
 pub(crate) fn checked_bounds(array: &BinaryArray, first_row: u64) -> Result<Option<Rect>> {
     use arrow_array::Array;
-    // Points (the bulk of large frames) fold into plain minima and maxima.
-    let (mut min_x, mut min_y) = (f64::INFINITY, f64::INFINITY);
-    let (mut max_x, mut max_y) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
-    let mut acc: Option<Rect> = None;
+    let mut bounds = geometry::BoundsFold::new();
     let nulls = array.null_count() > 0;
     for i in 0..array.len() {
         if nulls && array.is_null(i) {
@@ -110,8 +107,7 @@ pub(crate) fn checked_bounds(array: &BinaryArray, first_row: u64) -> Result<Opti
                 if !(x.is_finite() && y.is_finite()) {
                     return Err(non_finite(row));
                 }
-                (min_x, min_y) = (min_x.min(x), min_y.min(y));
-                (max_x, max_y) = (max_x.max(x), max_y.max(y));
+                bounds.point(x, y);
             }
             None => {
                 let g = geometry::from_wkb(bytes, row)?;
@@ -120,12 +116,11 @@ pub(crate) fn checked_bounds(array: &BinaryArray, first_row: u64) -> Result<Opti
                 {
                     return Err(non_finite(row));
                 }
-                acc = geometry::merge_bounds(acc, geometry::bounds(&g));
+                bounds.rect(geometry::bounds(&g));
             }
         }
     }
-    let points = (min_x <= max_x).then(|| Rect::new((min_x, min_y), (max_x, max_y)));
-    Ok(geometry::merge_bounds(acc, points))
+    Ok(bounds.finish())
 }
 
 fn non_finite(record: u64) -> Error {
