@@ -7,13 +7,16 @@
 //!
 //!     cargo bench --bench join
 
+#[path = "../examples/support/baseline.rs"]
+mod baseline;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use geo::{BoundingRect, Centroid, Intersects, Translate};
 use geoframe::io::{read_shapefile, ShapefileOptions};
 use geoframe::join::{How, Predicate};
 use geoframe::partition::ShuffleMethod;
 use geoframe::plan::{ExecuteOptions, LazyFrame};
-use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::primitives::GeomWithData;
 use rstar::{RTree, AABB};
 
 fn benches(c: &mut Criterion) {
@@ -28,7 +31,7 @@ fn benches(c: &mut Criterion) {
         .into_iter()
         .flatten()
         .collect();
-    let tree = boxes(&polygons);
+    let tree = baseline::boxes(&polygons);
     // The counties in Hilbert order, in one partition (3,231 rows).
     let right = LazyFrame::from(counties.spatial_shuffle(ShuffleMethod::Hilbert, 1).unwrap());
     for n in [1_000_000u64, 10_000_000] {
@@ -78,7 +81,7 @@ fn benches(c: &mut Criterion) {
     }
 
     let shifted: Vec<geo::Geometry> = polygons.iter().map(|g| g.translate(0.01, 0.01)).collect();
-    let shifted_tree = boxes(&shifted);
+    let shifted_tree = baseline::boxes(&shifted);
     let mut group = c.benchmark_group("counties-x-shifted-counties");
     group.sample_size(10);
     group.bench_function("geo + rstar loop, 1 core", |b| {
@@ -166,22 +169,6 @@ fn benches(c: &mut Criterion) {
         });
     }
     group.finish();
-}
-
-fn boxes(geoms: &[geo::Geometry]) -> RTree<GeomWithData<Rectangle<[f64; 2]>, usize>> {
-    RTree::bulk_load(
-        geoms
-            .iter()
-            .enumerate()
-            .filter_map(|(i, g)| {
-                let r = g.bounding_rect()?;
-                Some(GeomWithData::new(
-                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    i,
-                ))
-            })
-            .collect(),
-    )
 }
 
 criterion_group!(join, benches);

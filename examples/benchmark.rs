@@ -15,6 +15,8 @@
 //! (N/100 points to their nearest county centroid). Peak RSS is the process's high-water
 //! mark during the measurement (reset through `/proc/self/clear_refs` before each).
 
+#[path = "support/baseline.rs"]
+mod baseline;
 #[path = "support/map.rs"]
 #[allow(dead_code)]
 mod map;
@@ -28,7 +30,7 @@ use geoframe::partition::ShuffleMethod;
 use geoframe::plan::{ExecuteOptions, LazyFrame};
 use geoframe::GeoFrame;
 use plotters::prelude::*;
-use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::primitives::GeomWithData;
 use rstar::{RTree, AABB};
 
 struct Row {
@@ -70,22 +72,6 @@ fn measure(mut f: impl FnMut() -> Result<u64, map::Error>) -> Result<(f64, u64, 
     }
     times.sort_by(f64::total_cmp);
     Ok((times[1], count, peak_mb()))
-}
-
-fn boxes(geoms: &[geo::Geometry]) -> RTree<GeomWithData<Rectangle<[f64; 2]>, usize>> {
-    RTree::bulk_load(
-        geoms
-            .iter()
-            .enumerate()
-            .filter_map(|(i, g)| {
-                let r = g.bounding_rect()?;
-                Some(GeomWithData::new(
-                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    i,
-                ))
-            })
-            .collect(),
-    )
 }
 
 fn main() -> Result<(), map::Error> {
@@ -174,7 +160,7 @@ fn main() -> Result<(), map::Error> {
             _ => None,
         })
         .collect();
-    let tree = boxes(&polygons);
+    let tree = baseline::boxes(&polygons);
     push(
         "join",
         "geo + rstar loop",
@@ -274,7 +260,7 @@ fn main() -> Result<(), map::Error> {
     // Polygons against polygons: counties and counties shifted by 0.01°.
     let shifted: Vec<geo::Geometry> = polygons.iter().map(|g| g.translate(0.01, 0.01)).collect();
     let shifted_frame = GeoFrame::from_geometries(shifted.clone(), counties.crs().cloned())?;
-    let shifted_tree = boxes(&shifted);
+    let shifted_tree = baseline::boxes(&shifted);
     push(
         "polygon-join",
         "geo + rstar loop",

@@ -18,6 +18,7 @@ use geoframe::io::{
 use geoframe::join::{How, Predicate};
 use geoframe::partition::ShuffleMethod;
 use geoframe::plan::{ExecuteOptions, LazyFrame};
+use geoframe::GeoFrame;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -38,9 +39,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &ShapefileOptions::default(),
     )?;
     let right = LazyFrame::from(counties.spatial_shuffle(ShuffleMethod::Hilbert, 1)?);
-    let stage = |f: &mut dyn FnMut() -> Result<(), Box<dyn std::error::Error>>| {
+    // Writes a joined frame; (seconds, rows).
+    let write = |joined: GeoFrame| -> Result<(f64, usize), Box<dyn std::error::Error>> {
         let t = Instant::now();
-        f().map(|_| t.elapsed().as_secs_f64())
+        write_geoparquet(&joined, &out)?;
+        Ok((t.elapsed().as_secs_f64(), joined.len()))
     };
 
     let names = [
@@ -56,57 +59,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     let mut rows = (0, 0);
     for _ in 0..3 {
-        let mut points = None;
-        let read = stage(&mut || {
-            points = Some(read_geoparquet(&input, &Default::default())?);
-            Ok(())
-        })?;
-        let mut shuffled = None;
-        let shuffle = stage(&mut || {
-            let p = points.take().ok_or("no points")?;
-            shuffled =
-                Some(LazyFrame::from(p).spatial_shuffle(ShuffleMethod::Hilbert, 64, &options)?);
-            Ok(())
-        })?;
-        let mut joined = None;
-        let join = stage(&mut || {
-            let s = shuffled.take().ok_or("no shuffle")?;
-            joined = Some(
-                LazyFrame::from(s)
-                    .sjoin(&right, How::Inner, Predicate::Intersects)?
-                    .collect(&options)?,
-            );
-            Ok(())
-        })?;
-        let write = stage(&mut || {
-            let j = joined.take().ok_or("no join")?;
-            rows.0 = j.len();
-            Ok(write_geoparquet(&j, &out)?)
-        })?;
-        for (k, v) in [read, shuffle, join, write, read + shuffle + join + write]
-            .into_iter()
-            .enumerate()
-        {
-            times[k].push(v);
-        }
+        let t = Instant::now();
+        let points = read_geoparquet(&input, &Default::default())?;
+        let read = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let shuffled =
+            LazyFrame::from(points).spatial_shuffle(ShuffleMethod::Hilbert, 64, &options)?;
+        let shuffle = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let joined = LazyFrame::from(shuffled)
+            .sjoin(&right, How::Inner, Predicate::Intersects)?
+            .collect(&options)?;
+        let join = t.elapsed().as_secs_f64();
+        let (written, n) = write(joined)?;
+        rows.0 = n;
+        let total = read + shuffle + join + written;
 
-        let mut joined = None;
-        let scan_join = stage(&mut || {
-            joined = Some(
-                scan_geoparquet(&input, &Default::default())?
-                    .sjoin(&right, How::Inner, Predicate::Intersects)?
-                    .collect(&options)?,
-            );
-            Ok(())
-        })?;
-        let write = stage(&mut || {
-            let j = joined.take().ok_or("no join")?;
-            rows.1 = j.len();
-            Ok(write_geoparquet(&j, &out)?)
-        })?;
-        times[5].push(scan_join);
-        times[6].push(write);
-        times[7].push(scan_join + write);
+        let t = Instant::now();
+        let joined = scan_geoparquet(&input, &Default::default())?
+            .sjoin(&right, How::Inner, Predicate::Intersects)?
+            .collect(&options)?;
+        let scan_join = t.elapsed().as_secs_f64();
+        let (unshuffled_written, n) = write(joined)?;
+        rows.1 = n;
+        let row = [
+            read,
+            shuffle,
+            join,
+            written,
+            total,
+            scan_join,
+            unshuffled_written,
+            scan_join + unshuffled_written,
+        ];
+        for (v, t) in times.iter_mut().zip(row) {
+            v.push(t);
+        }
     }
     let _ = std::fs::remove_file(&out);
     println!(

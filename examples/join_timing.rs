@@ -7,15 +7,17 @@
 //!
 //!     cargo run --release --example join_timing -- 1e7
 
+#[path = "support/baseline.rs"]
+mod baseline;
+
 use std::time::Instant;
 
-use geo::{BoundingRect, Intersects};
+use geo::Intersects;
 use geoframe::io::{read_shapefile, ShapefileOptions};
 use geoframe::join::{How, Predicate};
 use geoframe::partition::ShuffleMethod;
 use geoframe::plan::{ExecuteOptions, LazyFrame};
-use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{RTree, AABB};
+use rstar::AABB;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -35,19 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Baseline: the plain way, one core, points in file order.
     let polygons: Vec<geo::Geometry> = counties.geometries()?.into_iter().flatten().collect();
-    let tree = RTree::bulk_load(
-        polygons
-            .iter()
-            .enumerate()
-            .filter_map(|(i, g)| {
-                let r = g.bounding_rect()?;
-                Some(GeomWithData::new(
-                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    i,
-                ))
-            })
-            .collect(),
-    );
+    let tree = baseline::boxes(&polygons);
     let coords: Vec<(f64, f64)> = (0..n)
         .map(|i| {
             let (x, y, _) = geoframe::datagen::point(geoframe::datagen::DEFAULT_SEED, i);

@@ -86,6 +86,11 @@ fn points_in_counties_equal_a_brute_force_loop() {
     let expected = brute_force(&points, &counties, |p, c| p.intersects(c));
     assert!(expected.len() > 1000);
     assert_eq!(pairs(&joined), expected);
+    // Each output row carries its left point's geometry.
+    let (out, left) = (joined.geometries().unwrap(), points.geometries().unwrap());
+    for (k, (i, _)) in pairs(&joined).into_iter().enumerate() {
+        assert_eq!(out[k], left[i as usize]);
+    }
     // Polygons against polygons.
     let states = common::read("us_states/us_states.shp", 10);
     let sj = sjoin(&counties, &states, How::Inner, Predicate::Intersects).unwrap();

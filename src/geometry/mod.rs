@@ -175,19 +175,18 @@ impl BoundsFold {
 
 /// The bounds of every geometry in a WKB array, without building `geo` types for points.
 pub fn array_bounds(array: &BinaryArray) -> Result<Option<Rect>> {
-    let mut acc: Option<Rect> = None;
+    let mut acc = BoundsFold::new();
     for i in 0..array.len() {
         if array.is_null(i) {
             continue;
         }
         let bytes = array.value(i);
-        let rect = match point_xy(bytes) {
-            Some((x, y)) => Some(Rect::new((x, y), (x, y))),
-            None => bounds(&from_wkb(bytes, i as u64)?),
-        };
-        acc = merge_bounds(acc, rect);
+        match point_xy(bytes) {
+            Some((x, y)) => acc.point(x, y),
+            None => acc.rect(bounds(&from_wkb(bytes, i as u64)?)),
+        }
     }
-    Ok(acc)
+    Ok(acc.finish())
 }
 
 /// Checks that `field` can be a geometry column and returns it as a WKB array.

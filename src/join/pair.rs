@@ -4,11 +4,10 @@ use std::sync::Arc;
 
 use arrow_array::{new_null_array, Array, ArrayRef, Int64Array, RecordBatch, UInt64Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use geo::algorithm::coordinate_position::CoordPos;
 use geo::{BoundingRect, Geometry};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
-
-use geo::algorithm::coordinate_position::CoordPos;
 
 use super::prepared::PreparedPolygon;
 use super::{How, Predicate};
@@ -80,13 +79,12 @@ impl Grid {
         } else {
             0.0
         };
-        let cell = |v: f64, lo: f64, scale: f64, n: usize| (((v - lo) * scale) as usize).min(n - 1);
         let span = |r: &geo::Rect| {
             (
-                cell(r.min().x, extent.min().x, scale_x, cells_x)
-                    ..=cell(r.max().x, extent.min().x, scale_x, cells_x),
-                cell(r.min().y, extent.min().y, scale_y, cells_y)
-                    ..=cell(r.max().y, extent.min().y, scale_y, cells_y),
+                axis_cell(r.min().x, extent.min().x, scale_x, cells_x)
+                    ..=axis_cell(r.max().x, extent.min().x, scale_x, cells_x),
+                axis_cell(r.min().y, extent.min().y, scale_y, cells_y)
+                    ..=axis_cell(r.max().y, extent.min().y, scale_y, cells_y),
             )
         };
         let mut counts = vec![0u32; cells_x * cells_y + 1];
@@ -131,15 +129,9 @@ impl Grid {
                             let centre_x = extent.min().x + (cx as f64 + 0.5) / scale_x;
                             let centre_y = extent.min().y + (cy as f64 + 0.5) / scale_y;
                             match pp.position(centre_x, centre_y) {
-                                geo::algorithm::coordinate_position::CoordPos::Inside => {
-                                    CellPosition::Inside
-                                }
-                                geo::algorithm::coordinate_position::CoordPos::Outside => {
-                                    CellPosition::Outside
-                                }
-                                geo::algorithm::coordinate_position::CoordPos::OnBoundary => {
-                                    CellPosition::Mixed
-                                }
+                                CoordPos::Inside => CellPosition::Inside,
+                                CoordPos::Outside => CellPosition::Outside,
+                                CoordPos::OnBoundary => CellPosition::Mixed,
                             }
                         }
                         _ => CellPosition::Mixed,
@@ -188,8 +180,8 @@ impl Grid {
         let inside = x >= min.x && x <= max.x && y >= min.y && y <= max.y;
         inside.then(|| {
             (
-                (((x - min.x) * self.scale_x) as usize).min(self.cells_x - 1),
-                (((y - min.y) * self.scale_y) as usize).min(self.cells_y - 1),
+                axis_cell(x, min.x, self.scale_x, self.cells_x),
+                axis_cell(y, min.y, self.scale_y, self.cells_y),
             )
         })
     }
@@ -199,25 +191,12 @@ impl Grid {
     /// whatever order the points come in.
     fn is_compact(&self, b: Option<geo::Rect>) -> bool {
         let Some(b) = b else { return true };
-        let cells = |lo: f64, hi: f64, min: f64, scale: f64, n: usize| {
-            let cell = |v: f64| (((v - min) * scale).max(0.0) as usize).min(n - 1);
-            cell(hi) + 1 - cell(lo).min(cell(hi))
-        };
-        let (min, max) = (b.min(), b.max());
-        let wide = cells(
-            min.x,
-            max.x,
-            self.extent.min().x,
-            self.scale_x,
-            self.cells_x,
-        );
-        let high = cells(
-            min.y,
-            max.y,
-            self.extent.min().y,
-            self.scale_y,
-            self.cells_y,
-        );
+        let (min, max, start) = (b.min(), b.max(), self.extent.min());
+        // Bounds are normalised, so the higher cell is never below the lower one.
+        let wide = axis_cell(max.x, start.x, self.scale_x, self.cells_x) + 1
+            - axis_cell(min.x, start.x, self.scale_x, self.cells_x);
+        let high = axis_cell(max.y, start.y, self.scale_y, self.cells_y) + 1
+            - axis_cell(min.y, start.y, self.scale_y, self.cells_y);
         wide * high * 16 <= self.occupied
     }
 
@@ -242,6 +221,13 @@ impl Grid {
                 .then_some((i as usize, position))
         })
     }
+}
+
+/// The cell of coordinate `v` along one axis of `n` cells starting at `start`; values
+/// outside fall in the first or last cell (float-to-integer casts saturate, NaN gives 0).
+#[inline]
+fn axis_cell(v: f64, start: f64, scale: f64, n: usize) -> usize {
+    (((v - start) * scale) as usize).min(n - 1)
 }
 
 /// Columns and rows of the grid over `extent`: cells an eighth of the median box on each
@@ -415,15 +401,12 @@ impl Pairs<'_> {
     /// beyond the point.
     fn tree_point(&self, x: f64, y: f64, reach: f64, mut hit: impl FnMut(u64)) {
         let env = AABB::from_corners([x - reach, y - reach], [x + reach, y + reach]);
-        for cand in self.right.tree.locate_in_envelope_intersecting(&env) {
-            let j = cand.data;
-            if let Some(rg) = &self.right.geometries[j] {
-                if self
-                    .predicate
-                    .test_point(x, y, rg, self.right.prepared[j].as_ref())
-                {
-                    hit(self.right_first_row + j as u64);
-                }
+        for (j, rg) in self.right.candidates_in(&env) {
+            if self
+                .predicate
+                .test_point(x, y, rg, self.right.prepared[j].as_ref())
+            {
+                hit(self.right_first_row + j as u64);
             }
         }
     }
@@ -468,11 +451,9 @@ impl Pairs<'_> {
             [b.max().x + reach, b.max().y + reach],
         );
         let start = found.len();
-        for cand in self.right.tree.locate_in_envelope_intersecting(&env) {
-            if let Some(rg) = &self.right.geometries[cand.data] {
-                if self.predicate.test(&g, rg) {
-                    found.push((row, self.right_first_row + cand.data as u64));
-                }
+        for (j, rg) in self.right.candidates_in(&env) {
+            if self.predicate.test(&g, rg) {
+                found.push((row, self.right_first_row + j as u64));
             }
         }
         // The tree yields candidates in no particular order.

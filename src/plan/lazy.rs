@@ -765,18 +765,18 @@ impl LazyFrame {
         let mut compiler = Compiler::default();
         // An inner join has one row per matching pair: count the pairs, without assembling
         // the rows (each pair is found by exactly one pair task).
-        let inner_join = matches!(
-            self.node.as_ref(),
+        let parts = match self.node.as_ref() {
             Node::Join {
+                base,
+                other,
+                predicate,
                 how: How::Inner,
-                ..
+                groups,
+            } => {
+                let (_, _, pairs) = compiler.emit_join_pairs(base, other, *predicate, groups);
+                pairs.into_iter().flatten().collect()
             }
-        );
-        let parts = if inner_join {
-            let (_, _, pairs) = compiler.emit_join_pairs(self);
-            pairs.into_iter().flatten().collect()
-        } else {
-            compiler.emit(self)
+            _ => compiler.emit(self),
         };
         let counts: Vec<TaskId> = parts
             .iter()
@@ -1063,11 +1063,12 @@ impl Compiler {
             Node::Join {
                 base,
                 other,
+                predicate,
                 how,
                 groups,
-                ..
             } => {
-                let (bases, others, pair_tasks) = self.emit_join_pairs(frame);
+                let (bases, others, pair_tasks) =
+                    self.emit_join_pairs(base, other, *predicate, groups);
                 let base_first: Vec<u64> = prefix(&base.parts);
                 let other_first: Vec<u64> = prefix(&other.parts);
                 let schema = self.context.schemas.len();
@@ -1101,26 +1102,17 @@ impl Compiler {
         self.done.insert(key, tasks.clone());
         tasks
     }
-}
 
-impl Compiler {
-    /// The pair tasks of a join node, one list per group (base partition), with the tasks
-    /// of both inputs: (base tasks, other tasks, pair tasks per group). Empty for other
-    /// nodes.
+    /// The pair tasks of a join of `base` with `other`, one list per group (base partition
+    /// and the other partitions it meets), with the tasks of both inputs: (base tasks, other
+    /// tasks, pair tasks per group).
     fn emit_join_pairs(
         &mut self,
-        frame: &LazyFrame,
+        base: &LazyFrame,
+        other: &LazyFrame,
+        predicate: Predicate,
+        groups: &[(usize, Vec<usize>)],
     ) -> (Vec<TaskId>, Vec<TaskId>, Vec<Vec<TaskId>>) {
-        let Node::Join {
-            base,
-            other,
-            predicate,
-            groups,
-            ..
-        } = frame.node.as_ref()
-        else {
-            return (Vec::new(), Vec::new(), Vec::new());
-        };
         let bases = self.emit(base);
         let others = self.emit(other);
         let base_first: Vec<u64> = prefix(&base.parts);
@@ -1142,7 +1134,7 @@ impl Compiler {
                 });
                 pair_tasks.push(self.graph.push(
                     TaskKind::JoinPair {
-                        predicate: *predicate,
+                        predicate,
                         left_first_row: base_first[*b],
                         right_first_row: other_first[o],
                     },
