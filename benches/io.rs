@@ -1,10 +1,13 @@
 //! Reading shapefiles and joining points with counties.
 //!
 //!     cargo bench --bench io
+// criterion's macros define undocumented public functions.
+#![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use geoframe::io::{read_shapefile, write_shapefile, ShapefileOptions};
-use geoframe::join::{sjoin, How, Predicate};
+use geoframe::join::{How, Predicate};
+use geoframe::sjoin;
 
 fn benches(c: &mut Criterion) {
     let options = ShapefileOptions::default();

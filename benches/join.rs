@@ -6,6 +6,8 @@
 //! (`sjoin_nearest` against rstar's `nearest_neighbor`).
 //!
 //!     cargo bench --bench join
+// criterion's macros define undocumented public functions.
+#![allow(missing_docs)]
 
 #[path = "../examples/support/baseline.rs"]
 mod baseline;

@@ -1,6 +1,8 @@
 //! `spatial_shuffle` of 10M generated points (Hilbert, 64 partitions), 1 and 2 workers.
 //!
 //!     cargo bench --bench shuffle
+// criterion's macros define undocumented public functions.
+#![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use geoframe::partition::ShuffleMethod;

@@ -233,7 +233,7 @@ fn main() -> Result<(), map::Error> {
         2,
         n,
         measure(|| {
-            let joined = geoframe::io::scan_geoparquet(&parquet, &Default::default())?
+            let joined = geoframe::plan::scan_geoparquet(&parquet, &Default::default())?
                 .sjoin(&right, How::Inner, Predicate::Intersects)?
                 .collect(&w(2))?;
             write_geoparquet(&joined, &target)?;

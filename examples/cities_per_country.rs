@@ -14,7 +14,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use geo::Rect;
 use geoframe::io::{read_shapefile, ShapefileOptions};
-use geoframe::join::{sjoin, How, Predicate};
+use geoframe::join::{How, Predicate};
+use geoframe::sjoin;
 
 fn main() -> Result<(), map::Error> {
     let out = std::env::args()

@@ -12,12 +12,10 @@
 
 use std::time::Instant;
 
-use geoframe::io::{
-    read_geoparquet, read_shapefile, scan_geoparquet, write_geoparquet, ShapefileOptions,
-};
+use geoframe::io::{read_geoparquet, read_shapefile, write_geoparquet, ShapefileOptions};
 use geoframe::join::{How, Predicate};
 use geoframe::partition::ShuffleMethod;
-use geoframe::plan::{ExecuteOptions, LazyFrame};
+use geoframe::plan::{scan_geoparquet, ExecuteOptions, LazyFrame};
 use geoframe::GeoFrame;
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -13,7 +13,8 @@ use std::time::Instant;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use geoframe::io::{read_shapefile, write_geojson, write_geoparquet, ShapefileOptions};
-use geoframe::join::{sjoin, How, Predicate};
+use geoframe::join::{How, Predicate};
+use geoframe::sjoin;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::path::PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "out".into()));

@@ -13,7 +13,8 @@ mod map;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use geo::{Distance, Geodesic, Geometry, Point, Rect};
-use geoframe::io::{scan_shapefile, ShapefileOptions};
+use geoframe::io::ShapefileOptions;
+use geoframe::plan::scan_shapefile;
 use geoframe::join::How;
 use geoframe::plan::ExecuteOptions;
 

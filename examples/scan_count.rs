@@ -6,7 +6,8 @@
 
 use std::time::Instant;
 
-use geoframe::io::{scan_shapefile, ShapefileOptions};
+use geoframe::io::ShapefileOptions;
+use geoframe::plan::scan_shapefile;
 use geoframe::plan::ExecuteOptions;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

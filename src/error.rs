@@ -70,9 +70,24 @@ pub enum Error {
         available: Vec<String>,
     },
 
-    /// Arguments or frames that do not fit together (schemas, lengths, CRSs).
+    /// Arguments or frames that do not fit together (schemas, lengths).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    /// Two frames that an operation combines are in different CRSs (or one has none).
+    #[error("{op}: CRS mismatch ({}, {}); reproject one side with to_crs", left.as_deref().unwrap_or("no CRS"), right.as_deref().unwrap_or("no CRS"))]
+    CrsMismatch {
+        /// The operation (`sjoin`, `sjoin_nearest`, `concat`, ...).
+        op: &'static str,
+        /// The first frame's CRS, `None` when it has none.
+        left: Option<String>,
+        /// The second frame's CRS, `None` when it has none.
+        right: Option<String>,
+    },
+
+    /// An invariant of geoframe itself does not hold: a bug in geoframe, not in the input.
+    #[error("internal error (a bug in geoframe, please report it): {0}")]
+    Internal(String),
 
     /// Data that a format cannot hold (for example a 300-byte string in a `.dbf` field).
     #[error("{}: cannot write: {message}", path.display())]

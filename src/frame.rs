@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use crate::crs::Crs;
 use crate::error::{CollectInOrder, Error, Result};
 use crate::geometry;
-use crate::partition::{checked_bounds, Partition, PartitionIndex};
+use crate::partition::{Partition, PartitionIndex};
 
 /// The default name of the geometry column.
 pub const DEFAULT_GEOMETRY_COLUMN: &str = "geometry";
@@ -278,47 +278,22 @@ impl GeoFrame {
     /// ```
     pub fn to_crs(&self, target: &Crs) -> Result<GeoFrame> {
         let source = self.crs.as_ref().ok_or(Error::MissingCrs("to_crs"))?;
-        crate::crs::transformer(source, target)?; // fail early, before any task runs
-        let offsets = self.partition_offsets();
-        let partitions =
-            self.partitions
-                .par_iter()
-                .zip(offsets)
-                .map(|(p, first)| {
-                    let proj = crate::crs::transformer(source, target)?;
-                    let geoms = p.geometries(first)?;
-                    let mut out = Vec::with_capacity(geoms.len());
-                    for (i, g) in geoms.into_iter().enumerate() {
-                        out.push(match g {
-                            None => None,
-                            Some(g) => Some(reproject(&proj, g).map_err(|e| {
-                                Error::Crs(format!("row {}: {e}", first + i as u64))
-                            })?),
-                        });
-                    }
-                    let array = geometry::encode_array(out.iter().map(Option::as_ref));
-                    self.replace_geometry(p, array, first)
-                })
-                .collect_in_order()?;
+        crate::crs::transformer(source, target)?; // fail early, before any partition
+        let partitions = self
+            .partitions
+            .par_iter()
+            .zip(self.partition_offsets())
+            .map(|(p, first)| {
+                let proj = crate::crs::transformer(source, target)?;
+                crate::crs::reproject_partition(p, &proj, first)
+            })
+            .collect_in_order()?;
         Ok(Self::from_parts(
             self.schema.clone(),
             self.geometry_column,
             Some(target.clone()),
             partitions,
         ))
-    }
-
-    fn replace_geometry(
-        &self,
-        partition: &Partition,
-        array: arrow_array::BinaryArray,
-        first_row: u64,
-    ) -> Result<Partition> {
-        let bounds = checked_bounds(&array, first_row)?;
-        let mut columns: Vec<ArrayRef> = partition.batch().columns().to_vec();
-        columns[self.geometry_column] = Arc::new(array);
-        let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
-        Ok(Partition::with_bounds(batch, self.geometry_column, bounds))
     }
 
     /// The first `n` rows.
@@ -352,32 +327,15 @@ impl GeoFrame {
     /// Keeps the named columns, in the order given; the geometry column is always kept
     /// (appended last if not named).
     pub fn select(&self, columns: &[&str]) -> Result<GeoFrame> {
-        let mut indices = columns
-            .iter()
-            .map(|c| column_index(&self.schema, c))
-            .collect::<Result<Vec<_>>>()?;
-        if !indices.contains(&self.geometry_column) {
-            indices.push(self.geometry_column);
-        }
-        let schema = Arc::new(self.schema.project(&indices)?);
-        let geometry_column = indices
-            .iter()
-            .position(|&i| i == self.geometry_column)
-            .expect("geometry column was added");
+        let projection = Projection::new(&self.schema, self.geometry_column, columns)?;
         let partitions = self
             .partitions
             .iter()
-            .map(|p| {
-                Ok(Partition::with_bounds(
-                    p.batch().project(&indices)?,
-                    geometry_column,
-                    p.bounds(),
-                ))
-            })
+            .map(|p| projection.apply(p))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self::from_parts(
-            schema,
-            geometry_column,
+            projection.schema,
+            projection.geometry_column,
             self.crs.clone(),
             partitions,
         ))
@@ -435,18 +393,7 @@ impl GeoFrame {
                     names(&first.schema)
                 )));
             }
-            let same_crs = match (&f.crs, &first.crs) {
-                (Some(a), Some(b)) => a.equivalent(b),
-                (None, None) => true,
-                _ => false,
-            };
-            if !same_crs {
-                return Err(Error::InvalidArgument(format!(
-                    "concat: CRS {:?} differs from {:?}",
-                    f.crs.as_ref().map(ToString::to_string),
-                    first.crs.as_ref().map(ToString::to_string)
-                )));
-            }
+            crate::crs::check_same("concat", first.crs.as_ref(), f.crs.as_ref())?;
             for p in &f.partitions {
                 let batch = p.batch().clone().with_schema(first.schema.clone())?;
                 partitions.push(Partition::with_bounds(
@@ -575,12 +522,47 @@ impl GeoFrame {
     }
 }
 
-fn reproject(proj: &proj::Proj, g: Geometry) -> std::result::Result<Geometry, proj::ProjError> {
-    use geo::MapCoords;
-    g.try_map_coords(|c| {
-        let (x, y) = proj.convert((c.x, c.y))?;
-        Ok(geo::coord! { x: x, y: y })
-    })
+/// A choice of columns by name, resolved against a schema: the step shared by
+/// [`GeoFrame::select`] and the lazy plan's `select`. The geometry column is always kept
+/// (appended last if not named).
+#[derive(Debug, Clone)]
+pub(crate) struct Projection {
+    /// Positions of the kept columns in the input, in output order.
+    pub indices: Vec<usize>,
+    /// Position of the geometry column in the output.
+    pub geometry_column: usize,
+    /// The output schema.
+    pub schema: SchemaRef,
+}
+
+impl Projection {
+    pub(crate) fn new(
+        schema: &SchemaRef,
+        geometry_column: usize,
+        columns: &[&str],
+    ) -> Result<Projection> {
+        let mut indices = columns
+            .iter()
+            .map(|c| column_index(schema, c))
+            .collect::<Result<Vec<_>>>()?;
+        if !indices.contains(&geometry_column) {
+            indices.push(geometry_column);
+        }
+        let output_geometry = indices
+            .iter()
+            .position(|&i| i == geometry_column)
+            .ok_or_else(|| Error::Internal("select lost the geometry column".into()))?;
+        Ok(Projection {
+            schema: Arc::new(schema.project(&indices)?),
+            indices,
+            geometry_column: output_geometry,
+        })
+    }
+
+    /// The projection of one partition (its bounds are kept: the geometries are).
+    pub(crate) fn apply(&self, partition: &Partition) -> Result<Partition> {
+        partition.project(&self.indices, self.geometry_column)
+    }
 }
 
 fn names(schema: &Schema) -> Vec<String> {

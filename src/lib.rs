@@ -10,18 +10,19 @@
 //!
 //! ```
 //! use geoframe::io::{read_shapefile, ShapefileOptions};
-//! use geoframe::join::{sjoin, How, Predicate};
+//! use geoframe::join::{How, Predicate};
 //!
 //! let cities = read_shapefile("data/naturalearth_cities/naturalearth_cities.shp", &ShapefileOptions::default())?;
 //! let countries = read_shapefile("data/naturalearth_lowres/naturalearth_lowres.shp", &ShapefileOptions::default())?;
-//! let joined = sjoin(&cities, &countries, How::Inner, Predicate::Within)?;
+//! let joined = cities.sjoin(&countries, How::Inner, Predicate::Within)?;
 //! assert_eq!(joined.len(), 213); // cities that lie inside a country polygon
 //! # Ok::<(), geoframe::Error>(())
 //! ```
-#![warn(missing_docs)]
 
 pub mod crs;
+#[cfg(feature = "datagen")]
 pub mod datagen;
+mod eager;
 mod error;
 mod frame;
 pub mod geometry;
@@ -32,6 +33,7 @@ pub mod partition;
 pub mod plan;
 
 pub use crs::Crs;
+pub use eager::{clip, overlay_intersection, sjoin, sjoin_nearest};
 pub use error::{Error, Result};
 pub use frame::{GeoFrame, DEFAULT_GEOMETRY_COLUMN};
 pub use partition::Partition;

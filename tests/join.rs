@@ -5,7 +5,8 @@ mod common;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use geo::{Contains, Intersects, Relate};
-use geoframe::join::{sjoin, How, Predicate};
+use geoframe::join::{How, Predicate};
+use geoframe::sjoin;
 use geoframe::plan::{ExecuteOptions, LazyFrame};
 
 /// Every (i, j) with `test(a[i], b[j])`, by a nested loop over `geo` predicates.

@@ -5,7 +5,8 @@
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
 use geo::{polygon, Distance, Euclidean, Geometry};
-use geoframe::join::{sjoin_nearest, How};
+use geoframe::join::How;
+use geoframe::sjoin_nearest;
 use geoframe::GeoFrame;
 use proptest::prelude::*;
 
@@ -111,7 +112,8 @@ fn each_city_nearest_other_city() {
 
 #[test]
 fn exclusive_nearest_of_cities_is_the_nearest_other_city() {
-    use geoframe::io::{scan_shapefile, ShapefileOptions};
+    use geoframe::io::ShapefileOptions;
+    use geoframe::plan::scan_shapefile;
     use geoframe::plan::ExecuteOptions;
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),

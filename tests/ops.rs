@@ -7,7 +7,8 @@ use arrow_array::{Array, BooleanArray, Float64Array};
 use common::{cities, counties, countries, oracle, read, rel_eq};
 use geo::{Area, BoundingRect, Distance, Geometry, Rect};
 use geoframe::join::Predicate;
-use geoframe::ops::{overlay::overlay_intersection, Aggregate, GeometryOp};
+use geoframe::ops::{Aggregate, GeometryOp};
+use geoframe::overlay_intersection;
 use geoframe::{Crs, Error, GeoFrame};
 
 fn f(s: &str) -> f64 {
@@ -559,7 +560,8 @@ fn overlay_intersection_matches_geopandas() {
 
 #[test]
 fn lazy_geometry_ops_equal_eager_ones_for_any_partitioning() {
-    use geoframe::io::{scan_shapefile, ShapefileOptions};
+    use geoframe::io::ShapefileOptions;
+    use geoframe::plan::scan_shapefile;
     use geoframe::plan::ExecuteOptions;
     let eager = countries()
         .buffer(0.25)
@@ -685,7 +687,8 @@ fn make_valid_repairs_the_invalid_counties_as_shapely_does() {
 
 #[test]
 fn lazy_columns_equal_eager_measures_and_predicates() {
-    use geoframe::io::{scan_shapefile, ShapefileOptions};
+    use geoframe::io::ShapefileOptions;
+    use geoframe::plan::scan_shapefile;
     use geoframe::ops::{ColumnOp, Measure};
     use geoframe::plan::ExecuteOptions;
     let europe: Geometry = Rect::new((-10.0, 35.0), (30.0, 60.0)).to_polygon().into();
@@ -733,7 +736,7 @@ fn lazy_columns_equal_eager_measures_and_predicates() {
     }
     // Geodesic measures need a geographic CRS; names must be new.
     let nybb =
-        geoframe::io::scan_shapefile(common::data("nybb/nybb.shp"), &Default::default()).unwrap();
+        geoframe::plan::scan_shapefile(common::data("nybb/nybb.shp"), &Default::default()).unwrap();
     assert!(nybb.with_measure("a", Measure::GeodesicArea).is_err());
     assert!(nybb.with_measure("BoroName", Measure::Area).is_err());
 }

@@ -11,12 +11,10 @@ use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use geo::polygon;
 use geo::{BoundingRect, Geometry};
-use geoframe::io::{
-    scan_geoparquet, scan_shapefile, write_geoparquet, GeoParquetOptions, ShapefileOptions,
-};
+use geoframe::io::{write_geoparquet, GeoParquetOptions, ShapefileOptions};
 use geoframe::join::{How, Predicate};
 use geoframe::partition::ShuffleMethod;
-use geoframe::plan::{ExecuteOptions, LazyFrame};
+use geoframe::plan::{scan_geoparquet, scan_shapefile, ExecuteOptions, LazyFrame};
 use geoframe::{geometry, Crs, Error, GeoFrame};
 use proptest::prelude::*;
 
@@ -364,7 +362,7 @@ fn join_graph_prunes_pairs_and_draws_as_dot() {
     let joined = plan.collect(&ExecuteOptions::default()).unwrap();
     assert_eq!(
         joined.len(),
-        geoframe::join::sjoin(&counties, &states, How::Inner, Predicate::Intersects)
+        geoframe::sjoin(&counties, &states, How::Inner, Predicate::Intersects)
             .unwrap()
             .len()
     );

@@ -187,7 +187,7 @@ fn format_of(path: &Path) -> Result<Format, Error> {
 
 fn read(path: &Path, rows_per_partition: usize) -> Result<LazyFrame, Error> {
     Ok(match format_of(path)? {
-        Format::Shapefile => geoframe::io::scan_shapefile(
+        Format::Shapefile => geoframe::plan::scan_shapefile(
             path,
             &ShapefileOptions {
                 rows_per_partition,
@@ -195,7 +195,7 @@ fn read(path: &Path, rows_per_partition: usize) -> Result<LazyFrame, Error> {
             },
         )?,
         Format::GeoParquet => {
-            geoframe::io::scan_geoparquet(path, &GeoParquetOptions { rows_per_partition })?
+            geoframe::plan::scan_geoparquet(path, &GeoParquetOptions { rows_per_partition })?
         }
         Format::GeoJson => LazyFrame::from(geoframe::io::read_geojson(path, rows_per_partition)?),
     })

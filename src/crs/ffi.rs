@@ -1,5 +1,7 @@
 //! The few PROJ calls the `proj` crate does not expose (PROJJSON and WKT export, EPSG
-//! identification, CRS type), wrapped so that no raw pointer leaves this module.
+//! identification, CRS type), wrapped so that no raw pointer leaves this module. The one
+//! module of geoframe that may use `unsafe`.
+#![allow(unsafe_code)]
 
 use std::ffi::{CStr, CString};
 use std::os::raw::c_char;

@@ -6,8 +6,10 @@
 //! transformation ([`crate::GeoFrame::to_crs`]).
 
 mod ffi;
+mod reproject;
 mod utm;
 
+pub(crate) use reproject::reproject_partition;
 pub use utm::utm_epsg;
 
 use crate::error::{Error, Result};
@@ -124,4 +126,23 @@ impl std::fmt::Display for Crs {
 pub(crate) fn transformer(from: &Crs, to: &Crs) -> Result<proj::Proj> {
     proj::Proj::new_known_crs(from.definition(), to.definition(), None)
         .map_err(|e| Error::Crs(format!("no transformation from {from} to {to}: {e}")))
+}
+
+/// The one CRS check of operations that combine two frames: both in equivalent CRSs, or
+/// both without one.
+pub(crate) fn check_same(op: &'static str, left: Option<&Crs>, right: Option<&Crs>) -> Result<()> {
+    let same = match (left, right) {
+        (Some(a), Some(b)) => a.equivalent(b),
+        (None, None) => true,
+        _ => false,
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(Error::CrsMismatch {
+            op,
+            left: left.map(ToString::to_string),
+            right: right.map(ToString::to_string),
+        })
+    }
 }

@@ -129,6 +129,12 @@ pub fn bounds(geometry: &Geometry) -> Option<Rect> {
     geometry.bounding_rect()
 }
 
+/// A box that contains every coordinate: the bounds of a partition that could be anywhere
+/// (not yet read, or reprojected), so that no pruning step ever skips it.
+pub(crate) fn everywhere() -> Rect {
+    Rect::new((f64::MIN, f64::MIN), (f64::MAX, f64::MAX))
+}
+
 /// Grows `acc` to cover `rect`.
 pub fn merge_bounds(acc: Option<Rect>, rect: Option<Rect>) -> Option<Rect> {
     match (acc, rect) {

@@ -46,6 +46,16 @@ impl AtomicFile {
         &mut self.writer
     }
 
+    /// The target and the writer, for an encoder that must own its writer; give them
+    /// back with [`AtomicFile::from_parts`] to commit.
+    pub(crate) fn into_parts(self) -> (PathBuf, BufWriter<NamedTempFile>) {
+        (self.target, self.writer)
+    }
+
+    pub(crate) fn from_parts(target: PathBuf, writer: BufWriter<NamedTempFile>) -> AtomicFile {
+        AtomicFile { target, writer }
+    }
+
     pub(crate) fn target(&self) -> &Path {
         &self.target
     }

@@ -1,5 +1,9 @@
 //! Reading and writing geospatial files: ESRI shapefiles, GeoParquet and GeoJSON.
 //!
+//! Each format is a [`PartitionSource`] (partitions read on demand, by a plan's tasks or
+//! in parallel by the `read_*` functions) and a [`PartitionSink`] (partitions written in
+//! order, by the `write_*` functions); formats know nothing of plans.
+//!
 //! Every writer writes to a temporary file beside the target and renames it when the file
 //! is complete, so a failed write never leaves a half file under the target name.
 
@@ -7,10 +11,17 @@ mod atomic;
 pub mod geojson;
 pub mod geoparquet;
 pub mod shapefile;
+mod source;
 
-pub use self::geojson::{read_geojson, write_geojson};
-pub use self::geoparquet::{read_geoparquet, scan_geoparquet, write_geoparquet, GeoParquetOptions};
-pub use self::shapefile::{read_shapefile, scan_shapefile, write_shapefile, ShapefileOptions};
+pub use self::geojson::{read_geojson, write_geojson, GeoJsonSink, GeoJsonSource};
+pub use self::geoparquet::{
+    read_geoparquet, write_geoparquet, GeoParquetOptions, GeoParquetSink, GeoParquetSource,
+};
+pub use self::shapefile::{
+    read_shapefile, write_shapefile, ShapefileOptions, ShapefileSink, ShapefileSource,
+};
+pub(crate) use source::MemorySource;
+pub use source::{read_source, PartitionMeta, PartitionSink, PartitionSource};
 
 /// How writers that know only a few value types (`.dbf`, GeoJSON) store an Arrow column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

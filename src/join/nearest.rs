@@ -3,9 +3,22 @@
 use geo::{BoundingRect, Distance, Euclidean, Geometry, Point};
 use rstar::AABB;
 
-use super::pair::Indexed;
+use super::index::PartitionIndexed;
 use crate::error::Result;
 use crate::partition::Partition;
+
+/// How one nearest search runs (see [`nearest_pairs`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NearestParams {
+    /// Pairs farther apart never match.
+    pub max_distance: Option<f64>,
+    /// Where the search box starts growing.
+    pub radius: f64,
+    /// A distance past which every right geometry has been searched.
+    pub limit: f64,
+    /// Right geometries equal to the left one are skipped.
+    pub exclusive: bool,
+}
 
 /// The (left row, right row, distance) triples of one left partition against the right
 /// partitions that may hold its nearest neighbours, in global row numbers.
@@ -18,17 +31,19 @@ use crate::partition::Partition;
 /// `max_distance` never match; with `exclusive`, right geometries equal to the left one are
 /// skipped. `limit` bounds the growth: past it every right geometry has
 /// been seen.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn nearest_pairs(
     left: &Partition,
     left_first_row: u64,
-    rights: &[&Indexed],
+    rights: &[&PartitionIndexed],
     right_first_rows: &[u64],
-    max_distance: Option<f64>,
-    radius: f64,
-    limit: f64,
-    exclusive: bool,
+    search: &NearestParams,
 ) -> Result<Vec<(u64, u64, f64)>> {
+    let &NearestParams {
+        max_distance,
+        radius,
+        limit,
+        exclusive,
+    } = search;
     let mut out = Vec::new();
     for (i, g) in left.geometries(left_first_row)?.iter().enumerate() {
         let Some(g) = g else { continue };
@@ -104,7 +119,7 @@ fn nearest_to_point(
     g: &Geometry,
     p: Point,
     row: u64,
-    rights: &[&Indexed],
+    rights: &[&PartitionIndexed],
     right_first_rows: &[u64],
     max_distance: Option<f64>,
     exclusive: bool,

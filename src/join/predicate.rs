@@ -4,7 +4,7 @@ use geo::algorithm::coordinate_position::CoordPos;
 use geo::{Distance, Euclidean, Geometry, Intersects, Relate};
 use serde::{Deserialize, Serialize};
 
-use super::prepared::PreparedPolygon;
+use super::index::prepared::PreparedPolygon;
 
 /// The relation a joined pair must satisfy: `left <predicate> right`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

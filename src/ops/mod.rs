@@ -8,14 +8,15 @@
 //! - [`binary`]: predicates of each row against one geometry, answered from the partition
 //!   bounds alone where they allow;
 //! - [`dissolve`]: group by attributes and union each group's geometries;
-//! - [`overlay`]: the pieces where two frames' polygons overlap.
+//! - `clip`: the parts of each row inside a polygon mask (one partition at a time; the
+//!   frame-level [`GeoFrame::clip`] and `LazyFrame::clip` prune partitions first).
 
 pub mod binary;
+pub(crate) mod clip;
 pub mod constructive;
 mod coverage;
 pub mod dissolve;
 pub mod measure;
-pub mod overlay;
 
 pub use binary::ColumnOp;
 pub use constructive::{points_from_xy, GeometryOp, SimplifyMethod};

@@ -51,6 +51,16 @@ impl Partition {
         }
     }
 
+    /// The columns at `indices`, in that order, with the geometry column at
+    /// `geometry_column` of the output; bounds are kept.
+    pub(crate) fn project(&self, indices: &[usize], geometry_column: usize) -> Result<Partition> {
+        Ok(Partition::with_bounds(
+            self.batch.project(indices)?,
+            geometry_column,
+            self.bounds,
+        ))
+    }
+
     /// The partition's rows as an Arrow batch.
     pub fn batch(&self) -> &RecordBatch {
         &self.batch

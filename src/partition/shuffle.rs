@@ -86,30 +86,6 @@ impl GeoFrame {
             })
             .collect()
     }
-
-    /// Reorders the rows into `npartitions` partitions of equal row counts (within one) so
-    /// that each partition covers a compact area; partition bounds and the partition R-tree
-    /// are recomputed. Every row lands in exactly one partition; rows with null or empty
-    /// geometries go last. Ties are broken by the original row order, so the result does not
-    /// depend on the input's partitioning or on the number of workers. Runs as a task graph
-    /// (keys per partition, one ordering task, one gather task per output partition); see
-    /// [`crate::plan::LazyFrame::spatial_shuffle`] to choose the workers.
-    ///
-    /// ```
-    /// use geoframe::partition::ShuffleMethod;
-    /// let points = geoframe::datagen::uniform_points(10_000, 42, 1_000)?;
-    /// let shuffled = points.spatial_shuffle(ShuffleMethod::Hilbert, 16)?;
-    /// let area = |f: &geoframe::GeoFrame| -> f64 {
-    ///     f.partition_bounds().iter().flatten().map(|r| r.width() * r.height()).sum()
-    /// };
-    /// assert!(area(&shuffled) < area(&points) / 8.0);
-    /// # Ok::<(), geoframe::Error>(())
-    /// ```
-    pub fn spatial_shuffle(&self, method: ShuffleMethod, npartitions: usize) -> Result<GeoFrame> {
-        crate::plan::LazyFrame::from(self.clone())
-            .spatial_shuffle(method, npartitions, &crate::plan::ExecuteOptions::default())
-            .map_err(Error::into_root)
-    }
 }
 
 /// The sort keys of one partition's rows.
@@ -255,14 +231,15 @@ pub(crate) fn gather(
     output: usize,
 ) -> Result<Partition> {
     let rows: Vec<(u32, u32)> = match plan {
-        ShufflePlan::Order(order) => order.get(output).cloned().ok_or_else(|| {
-            Error::InvalidArgument(format!("shuffle plan has no output {output}"))
-        })?,
+        ShufflePlan::Order(order) => order
+            .get(output)
+            .cloned()
+            .ok_or_else(|| Error::Internal(format!("shuffle plan has no output {output}")))?,
         ShufflePlan::Cuts(cuts) => {
             let (from, to) = match (cuts.get(output), cuts.get(output + 1)) {
                 (Some(a), Some(b)) => (a, b),
                 _ => {
-                    return Err(Error::InvalidArgument(format!(
+                    return Err(Error::Internal(format!(
                         "shuffle plan has no output {output}"
                     )))
                 }

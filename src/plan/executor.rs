@@ -11,6 +11,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::graph::{Graph, TaskId};
+use super::progress::Progress;
 use super::tasks::{run_task, Context, Value};
 use crate::error::{Error, Result};
 
@@ -19,7 +20,7 @@ use crate::error::{Error, Result};
 pub struct ExecuteOptions {
     /// Number of workers; 0 means one per core (rayon's default).
     pub workers: usize,
-    /// Show a progress bar of tasks done / total on stderr.
+    /// Show a progress bar of tasks done / total on stderr (with the `progress` feature).
     pub progress: bool,
 }
 
@@ -46,7 +47,7 @@ struct Shared {
     is_output: Vec<bool>,
     state: Mutex<State>,
     changed: Condvar,
-    progress: Option<indicatif::ProgressBar>,
+    progress: Option<Progress>,
 }
 
 /// A run in progress.
@@ -106,16 +107,7 @@ impl RunHandle {
                 readers_left[d] += 1;
             }
         }
-        let progress = options.progress.then(|| {
-            let bar = indicatif::ProgressBar::new(n as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{elapsed_precise} [{bar:40}] {pos}/{len} tasks",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
-        });
+        let progress = options.progress.then(|| Progress::new(n));
         let shared = Arc::new(Shared {
             graph,
             context,
@@ -203,7 +195,7 @@ impl RunHandle {
                 .unwrap_or_else(|p| p.into_inner());
         }
         if let Some(bar) = &shared.progress {
-            bar.finish_and_clear();
+            bar.finish();
         }
         let stats = RunStats {
             tasks_per_worker: state.per_worker.values().copied().collect(),
@@ -308,7 +300,7 @@ fn work(shared: &Shared, worker: usize) {
                 }
                 state.done += 1;
                 if let Some(bar) = &shared.progress {
-                    bar.inc(1);
+                    bar.task_done();
                 }
                 shared.changed.notify_all();
             }

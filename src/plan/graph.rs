@@ -92,14 +92,15 @@ pub enum TaskKind {
         /// First row of the partition, for error messages.
         first_row: u64,
     },
-    /// Test one left partition against one indexed right partition.
+    /// Test one base partition (left, or right for right joins) against one indexed
+    /// partition of the other side.
     JoinPair {
-        /// The relation to test.
+        /// The relation to test, as `base <predicate> other`.
         predicate: Predicate,
-        /// First row of the left partition.
-        left_first_row: u64,
-        /// First row of the right partition.
-        right_first_row: u64,
+        /// First row of the base partition.
+        base_first_row: u64,
+        /// First row of the other side's partition.
+        other_first_row: u64,
     },
     /// Nearest right rows of each row of one left partition. Dependencies: the left
     /// partition, then the indexes of the right partitions that may hold a nearest row.
@@ -121,7 +122,7 @@ pub enum TaskKind {
     /// Assemble the output rows of one base partition (left, or right for right joins)
     /// from its pair results. Dependencies: the base partition, the pair results, then the
     /// other side's partitions it met.
-    JoinMerge {
+    JoinOutput {
         /// Which rows are kept.
         how: How,
         /// First row of the base partition.
@@ -161,7 +162,7 @@ impl TaskKind {
             TaskKind::ShuffleGather { .. } => "shuffle-gather",
             TaskKind::BuildIndex { .. } => "index",
             TaskKind::JoinPair { .. } => "join-pair",
-            TaskKind::JoinMerge { .. } => "join-merge",
+            TaskKind::JoinOutput { .. } => "join-output",
             TaskKind::NearestPairs { .. } => "nearest",
         }
     }

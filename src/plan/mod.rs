@@ -1,6 +1,8 @@
 //! Lazy plans and their parallel execution.
 //!
-//! A [`LazyFrame`] records operations; compiling it gives a [`Graph`] of tasks (one per
+//! A [`LazyFrame`] is a logical plan (`logical`: nodes with derived schema, CRS and
+//! partition metadata, printed by [`LazyFrame::explain`]) built by its methods (`lazy`)
+//! with pruning decided up front (`prune`); compiling it (`compile`) gives a [`Graph`] of tasks (one per
 //! partition, or per candidate partition pair of a join) whose kinds and parameters are
 //! plain, serializable data ([`TaskKind`]), so the same graph can be drawn
 //! ([`Graph::to_dot`]) or handed to another executor. The built-in executor runs ready
@@ -8,11 +10,18 @@
 //! a failing or panicking task into an error naming the task and partition, and can take
 //! more workers while it runs.
 
+mod compile;
 mod executor;
 mod graph;
 mod lazy;
+mod logical;
+mod progress;
+mod prune;
+mod run;
 mod tasks;
 
 pub use executor::{ExecuteOptions, RunStats};
 pub use graph::{Graph, Task, TaskId, TaskKind};
-pub use lazy::{Computation, LazyFrame};
+pub use lazy::{scan_geojson, scan_geoparquet, scan_shapefile};
+pub use logical::LazyFrame;
+pub use run::Computation;

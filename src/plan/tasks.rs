@@ -2,34 +2,21 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 
 use super::graph::{Task, TaskKind};
 use crate::error::{Error, Result};
-use crate::io::shapefile::ShapefileSource;
+use crate::io::PartitionSource;
 use crate::join;
+use crate::ops::clip;
 use crate::partition::{shuffle, Partition};
-use crate::{geometry, Crs, GeoFrame};
-
-/// Where scan tasks get their partitions.
-pub(crate) enum SourceData {
-    /// A frame already in memory.
-    Memory(GeoFrame),
-    /// A shapefile read `rows_per_partition` records at a time.
-    Shapefile {
-        source: Arc<ShapefileSource>,
-        rows_per_partition: usize,
-    },
-    /// A GeoParquet file read one row group per partition.
-    GeoParquet(Arc<crate::io::geoparquet::GeoParquetSource>),
-}
+use crate::{geometry, Crs};
 
 /// What a run needs besides the graph: the data behind its sources, and the schemas that
 /// join tasks refer to by position.
 #[derive(Default)]
 pub(crate) struct Context {
-    pub sources: Vec<Arc<SourceData>>,
+    pub sources: Vec<Arc<dyn PartitionSource>>,
     pub schemas: Vec<SchemaRef>,
 }
 
@@ -39,13 +26,14 @@ pub(crate) enum Value {
     Count(u64),
     Keys(shuffle::Keys),
     Plan(shuffle::ShufflePlan),
-    Index(join::Indexed),
+    Index(join::PartitionIndexed),
     Pairs(Vec<(u64, u64)>),
     NearestPairs(Vec<(u64, u64, f64)>),
 }
 
+/// A task given inputs its kind does not take: a compiler bug.
 fn wrong(task: &Task, what: &str) -> Error {
-    Error::InvalidArgument(format!("{} task received {what}", task.kind.name()))
+    Error::Internal(format!("{} task received {what}", task.kind.name()))
 }
 
 fn partition<'a>(task: &Task, v: &'a Value) -> Result<&'a Partition> {
@@ -57,40 +45,16 @@ fn partition<'a>(task: &Task, v: &'a Value) -> Result<&'a Partition> {
 
 pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Result<Value> {
     Ok(match &task.kind {
-        TaskKind::Scan { source, partition } => {
-            let data = ctx
-                .sources
+        TaskKind::Scan { source, partition } => Value::Partition(
+            ctx.sources
                 .get(*source)
-                .ok_or_else(|| wrong(task, "an unknown source"))?;
-            Value::Partition(match data.as_ref() {
-                SourceData::Memory(frame) => frame
-                    .partitions()
-                    .get(*partition)
-                    .cloned()
-                    .ok_or_else(|| wrong(task, "an unknown partition"))?,
-                SourceData::Shapefile {
-                    source,
-                    rows_per_partition,
-                } => {
-                    let first = (*partition as u64) * (*rows_per_partition as u64);
-                    let count =
-                        (*rows_per_partition as u64).min(source.rows().saturating_sub(first));
-                    source.read_partition(first, count as usize)?
-                }
-                SourceData::GeoParquet(source) => source.read_row_group(*partition)?,
-            })
-        }
+                .ok_or_else(|| wrong(task, "an unknown source"))?
+                .read_partition(*partition)?,
+        ),
         TaskKind::Select {
             columns,
             geometry_column,
-        } => {
-            let p = partition(task, &inputs[0])?;
-            Value::Partition(Partition::with_bounds(
-                p.batch().project(columns)?,
-                *geometry_column,
-                p.bounds(),
-            ))
-        }
+        } => Value::Partition(partition(task, &inputs[0])?.project(columns, *geometry_column)?),
         TaskKind::ToCrs {
             from,
             to,
@@ -99,7 +63,7 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
             let p = partition(task, &inputs[0])?;
             let proj =
                 crate::crs::transformer(&Crs::from_definition(from), &Crs::from_definition(to))?;
-            Value::Partition(reproject_partition(p, &proj, *first_row)?)
+            Value::Partition(crate::crs::reproject_partition(p, &proj, *first_row)?)
         }
         TaskKind::AddColumn {
             op,
@@ -115,8 +79,8 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
         }
         TaskKind::Clip { mask, first_row } => {
             let p = partition(task, &inputs[0])?;
-            let mask = join::mask_polygons(&geometry::from_wkb(mask, 0)?)?;
-            Value::Partition(join::clip_partition(p, *first_row, &mask)?)
+            let mask = clip::mask_polygons(&geometry::from_wkb(mask, 0)?)?;
+            Value::Partition(clip::clip_partition(p, *first_row, &mask)?)
         }
         TaskKind::CountRows => Value::Count(match inputs[0].as_ref() {
             Value::Pairs(pairs) => pairs.len() as u64,
@@ -171,22 +135,22 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
         }
         TaskKind::BuildIndex { first_row } => {
             let p = partition(task, &inputs[0])?;
-            Value::Index(join::build_index(p, *first_row)?)
+            Value::Index(join::PartitionIndexed::build(p, *first_row)?)
         }
         TaskKind::JoinPair {
             predicate,
-            left_first_row,
-            right_first_row,
+            base_first_row,
+            other_first_row,
         } => {
-            let left = partition(task, &inputs[0])?;
-            let Value::Index(right) = inputs[1].as_ref() else {
+            let base = partition(task, &inputs[0])?;
+            let Value::Index(other) = inputs[1].as_ref() else {
                 return Err(wrong(task, "no index"));
             };
-            Value::Pairs(join::join_pair(
-                left,
-                *left_first_row,
-                right,
-                *right_first_row,
+            Value::Pairs(join::probe(
+                base,
+                *base_first_row,
+                other,
+                *other_first_row,
                 *predicate,
             )?)
         }
@@ -211,13 +175,15 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
                 *left_first_row,
                 &rights,
                 right_first_rows,
-                *max_distance,
-                *radius,
-                *limit,
-                *exclusive,
+                &join::NearestParams {
+                    max_distance: *max_distance,
+                    radius: *radius,
+                    limit: *limit,
+                    exclusive: *exclusive,
+                },
             )?)
         }
-        TaskKind::JoinMerge {
+        TaskKind::JoinOutput {
             how,
             base_first_row,
             other_first_rows,
@@ -263,42 +229,18 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
                 .schemas
                 .get(*other_schema)
                 .ok_or_else(|| wrong(task, "an unknown schema"))?;
-            Value::Partition(join::merge(
+            Value::Partition(join::assemble_rows(&join::OutputSpec {
                 schema,
                 base,
-                *base_first_row,
-                &others,
+                base_first_row: *base_first_row,
+                others: &others,
                 other_first_rows,
                 other_schema,
-                *other_geometry,
-                &pairs,
-                distances.as_deref(),
-                *how,
-            )?)
+                other_geometry: *other_geometry,
+                pairs: &pairs,
+                distances: distances.as_deref(),
+                how: *how,
+            })?)
         }
     })
-}
-
-fn reproject_partition(p: &Partition, proj: &proj::Proj, first_row: u64) -> Result<Partition> {
-    use geo::MapCoords;
-    let geoms = p.geometries(first_row)?;
-    let mut out = Vec::with_capacity(geoms.len());
-    for (i, g) in geoms.into_iter().enumerate() {
-        out.push(match g {
-            None => None,
-            Some(g) => Some(
-                g.try_map_coords(|c| {
-                    let (x, y) = proj.convert((c.x, c.y))?;
-                    Ok::<_, proj::ProjError>(geo::coord! { x: x, y: y })
-                })
-                .map_err(|e| Error::Crs(format!("row {}: {e}", first_row + i as u64)))?,
-            ),
-        });
-    }
-    let array = geometry::encode_array(out.iter().map(Option::as_ref));
-    let geometry_column = p.geometry_column_index();
-    let mut columns: Vec<ArrayRef> = p.batch().columns().to_vec();
-    columns[geometry_column] = Arc::new(array);
-    let batch = RecordBatch::try_new(p.batch().schema(), columns)?;
-    Partition::new(batch, geometry_column, first_row)
 }

@@ -21,7 +21,7 @@ mod rings;
 mod shp;
 mod writer;
 
-pub use writer::write_shapefile;
+pub use writer::{write_shapefile, ShapefileSink};
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -29,12 +29,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BinaryArray, RecordBatch};
-use arrow_schema::Schema;
+use arrow_schema::{Schema, SchemaRef};
 use geo::Rect;
 
 use crate::crs::Crs;
 use crate::error::{Error, Result};
 use crate::geometry;
+use crate::io::source::{read_source, PartitionMeta, PartitionSource};
 use crate::partition::Partition;
 use crate::{GeoFrame, DEFAULT_GEOMETRY_COLUMN};
 
@@ -87,8 +88,10 @@ fn read_prj(path: &Path) -> Result<Crs> {
     Crs::from_user_input(text.trim()).map_err(|e| Error::format(path, None, format!("{e}")))
 }
 
-/// An open shapefile: everything a partition read needs, shared by all partition tasks.
-pub(crate) struct ShapefileSource {
+/// An open shapefile as a [`PartitionSource`]: the headers are read and checked, and each
+/// partition (`rows_per_partition` records) is read from its byte ranges when asked for.
+/// Partition bounds are the file's bounding box until the partitions are read.
+pub struct ShapefileSource {
     shp_path: PathBuf,
     shx_path: PathBuf,
     dbf_path: PathBuf,
@@ -99,8 +102,9 @@ pub(crate) struct ShapefileSource {
     header: shp::Header,
     table: dbf::Header,
     encoding: Option<&'static encoding_rs::Encoding>,
-    schema: Arc<Schema>,
+    schema: SchemaRef,
     crs: Option<Crs>,
+    rows_per_partition: usize,
 }
 
 /// Reads a shapefile into a [`GeoFrame`], `rows_per_partition` rows per partition.
@@ -121,51 +125,51 @@ pub(crate) struct ShapefileSource {
 /// # Ok::<(), geoframe::Error>(())
 /// ```
 pub fn read_shapefile(path: impl AsRef<Path>, options: &ShapefileOptions) -> Result<GeoFrame> {
-    scan_shapefile(path, options)?
-        .collect(&crate::plan::ExecuteOptions::default())
-        .map_err(Error::into_root)
+    read_source(&ShapefileSource::open(path, options)?)
 }
 
-/// A lazy frame over a shapefile: nothing but the headers is read until the frame is
-/// computed, and then each partition (`rows_per_partition` records) is read by its own
-/// task when a later task needs it and dropped when none does. Partition bounds are the
-/// file's bounding box until the partitions are read.
-pub fn scan_shapefile(
-    path: impl AsRef<Path>,
-    options: &ShapefileOptions,
-) -> Result<crate::plan::LazyFrame> {
-    let shp_path = path.as_ref().to_path_buf();
-    if options.rows_per_partition == 0 {
-        return Err(Error::InvalidArgument(
-            "rows_per_partition must be at least 1".into(),
-        ));
+impl PartitionSource for ShapefileSource {
+    fn describe(&self) -> String {
+        format!("shapefile {}", self.shp_path.display())
     }
-    let source = ShapefileSource::open(shp_path, options)?;
-    Ok(crate::plan::LazyFrame::from_shapefile(
-        Arc::new(source),
-        options.rows_per_partition,
-    ))
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+    fn geometry_column(&self) -> usize {
+        self.schema.fields().len() - 1
+    }
+    fn crs(&self) -> Option<&Crs> {
+        self.crs.as_ref()
+    }
+    fn partitions(&self) -> Vec<PartitionMeta> {
+        let rows = self.table.records;
+        let per = self.rows_per_partition as u64;
+        (0..rows)
+            .step_by(self.rows_per_partition)
+            .map(|first| PartitionMeta {
+                rows: per.min(rows - first),
+                bounds: self.header.bbox,
+            })
+            .collect()
+    }
+    fn read_partition(&self, k: usize) -> Result<Partition> {
+        let per = self.rows_per_partition as u64;
+        let first = (k as u64).saturating_mul(per);
+        let count = per.min(self.table.records.saturating_sub(first));
+        self.read_rows(first, count as usize)
+    }
 }
 
 impl ShapefileSource {
-    pub(crate) fn rows(&self) -> u64 {
-        self.table.records
-    }
-
-    pub(crate) fn schema(&self) -> &Arc<Schema> {
-        &self.schema
-    }
-
-    pub(crate) fn crs(&self) -> Option<&Crs> {
-        self.crs.as_ref()
-    }
-
-    /// The bounding box in the `.shp` header (`None` for a file without shapes).
-    pub(crate) fn header_bounds(&self) -> Option<Rect> {
-        self.header.bbox
-    }
-
-    fn open(shp_path: PathBuf, options: &ShapefileOptions) -> Result<ShapefileSource> {
+    /// Opens the shapefile whose `.shp` is `path` (see [`read_shapefile`] for what is
+    /// read and how), checking its headers; no record is read.
+    pub fn open(path: impl AsRef<Path>, options: &ShapefileOptions) -> Result<ShapefileSource> {
+        let shp_path = path.as_ref().to_path_buf();
+        if options.rows_per_partition == 0 {
+            return Err(Error::InvalidArgument(
+                "rows_per_partition must be at least 1".into(),
+            ));
+        }
         let (shp, shp_len) = open(&shp_path)?;
         let header = shp::parse_header(
             &read_at(&shp, &shp_path, 0, shp_len.min(shp::HEADER_LEN) as usize)?,
@@ -262,13 +266,14 @@ impl ShapefileSource {
             table,
             encoding,
             schema: Arc::new(Schema::new(fields)),
+            rows_per_partition: options.rows_per_partition,
         })
     }
 
     /// Reads records `first..first + count` into one partition: one `.shx` read, one
     /// `.shp` read for the partition's byte span (records are contiguous in practice; an
     /// index that jumps around falls back to a read per record), one `.dbf` read.
-    pub(crate) fn read_partition(&self, first: u64, count: usize) -> Result<Partition> {
+    fn read_rows(&self, first: u64, count: usize) -> Result<Partition> {
         let index = read_at(
             &self.shx,
             &self.shx_path,

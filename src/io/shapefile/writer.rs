@@ -1,7 +1,9 @@
 //! Writing a [`GeoFrame`] as a shapefile.
 
 use std::io::{Seek, SeekFrom, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use arrow_schema::SchemaRef;
 
 use geo::orient::{Direction, Orient};
 use geo::{BoundingRect, Geometry, LineString, Polygon};
@@ -11,7 +13,9 @@ use super::dbf;
 use super::shp::{self, ShapeType};
 use crate::error::{CollectInOrder, Error, Result};
 use crate::io::atomic::AtomicFile;
-use crate::GeoFrame;
+use crate::io::source::PartitionSink;
+use crate::partition::Partition;
+use crate::{Crs, GeoFrame};
 
 /// Writes `frame` as a shapefile: `path` (the `.shp`) plus `.shx`, `.dbf`, `.cpg` (UTF-8)
 /// and, when the frame has a CRS, `.prj` (ESRI WKT).
@@ -22,7 +26,54 @@ use crate::GeoFrame;
 /// format's 10 bytes (made unique with a suffix); text longer than 254 bytes is an error.
 /// Every file is written to a temporary name and renamed when complete.
 pub fn write_shapefile(frame: &GeoFrame, path: impl AsRef<Path>) -> Result<()> {
-    let path = path.as_ref();
+    write_files(frame, path.as_ref())
+}
+
+/// A shapefile being written (see [`write_shapefile`]). It holds the partitions it is
+/// given and writes the files when it finishes: the `.dbf` header names each column's
+/// width, which only the widest value decides.
+pub struct ShapefileSink {
+    path: PathBuf,
+    schema: SchemaRef,
+    geometry_column: usize,
+    crs: Option<Crs>,
+    partitions: Vec<Partition>,
+}
+
+impl ShapefileSink {
+    /// Starts a shapefile of `schema` (its column `geometry_column` holds WKB) at `path`
+    /// (the `.shp`); nothing is written before [`PartitionSink::finish`].
+    pub fn create(
+        path: impl AsRef<Path>,
+        schema: &SchemaRef,
+        geometry_column: usize,
+        crs: Option<&Crs>,
+    ) -> Result<ShapefileSink> {
+        Ok(ShapefileSink {
+            path: path.as_ref().to_path_buf(),
+            schema: schema.clone(),
+            geometry_column,
+            crs: crs.cloned(),
+            partitions: Vec::new(),
+        })
+    }
+}
+
+impl PartitionSink for ShapefileSink {
+    fn write(&mut self, partitions: &[Partition]) -> Result<()> {
+        self.partitions.extend_from_slice(partitions);
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        let sink = *self;
+        let frame =
+            GeoFrame::from_parts(sink.schema, sink.geometry_column, sink.crs, sink.partitions);
+        write_files(&frame, &sink.path)
+    }
+}
+
+fn write_files(frame: &GeoFrame, path: &Path) -> Result<()> {
     let shape_type = shape_type_of(frame, path)?;
     let offsets = frame.partition_offsets();
 

@@ -1,4 +1,5 @@
-//! Clipping a frame to a polygon mask.
+//! Clipping to a polygon mask, one partition at a time: the step shared by the eager
+//! [`crate::GeoFrame::clip`] and the lazy plan's clip tasks.
 
 use std::sync::Arc;
 

@@ -9,7 +9,7 @@ use geo::{BooleanOps, Geometry, MultiPolygon, Orient};
 use rayon::prelude::*;
 
 use crate::error::{CollectInOrder, Error, Result};
-use crate::join::{sjoin, How, Predicate};
+use crate::join::{How, Predicate};
 use crate::{geometry, GeoFrame};
 
 fn polygonal(g: &Geometry) -> Option<MultiPolygon> {
@@ -26,7 +26,7 @@ fn polygonal(g: &Geometry) -> Option<MultiPolygon> {
 
 /// The intersection of every pair of overlapping polygons of `left` and `right`
 /// (GeoPandas' `overlay(left, right, how="intersection")` with `keep_geom_type=True`).
-/// Candidate pairs come from [`sjoin`] with `Intersects` (partition pairs pruned by their
+/// Candidate pairs come from [`GeoFrame::sjoin`] with `Intersects` (partition pairs pruned by their
 /// bounds); pairs whose intersection has no area (shared edges, corners) are dropped.
 /// Columns are those of the join: left's attributes, `index_left`, `index_right`, right's
 /// attributes (clashing names suffixed `_left` / `_right`), and the intersection as the
@@ -37,7 +37,7 @@ fn polygonal(g: &Geometry) -> Option<MultiPolygon> {
 ///
 /// ```
 /// use geo::{Geometry, Rect};
-/// use geoframe::{ops::overlay::overlay_intersection, GeoFrame};
+/// use geoframe::{overlay_intersection, GeoFrame};
 /// let a: Geometry = Rect::new((0., 0.), (2., 2.)).to_polygon().into();
 /// let b: Geometry = Rect::new((1., 1.), (3., 3.)).to_polygon().into();
 /// let left = GeoFrame::from_geometries(vec![a], None)?;
@@ -47,10 +47,10 @@ fn polygonal(g: &Geometry) -> Option<MultiPolygon> {
 /// # Ok::<(), geoframe::Error>(())
 /// ```
 pub fn overlay_intersection(left: &GeoFrame, right: &GeoFrame) -> Result<GeoFrame> {
-    let right_polygons: Vec<Option<MultiPolygon>> = super::per_row(right, |g, row| {
+    let right_polygons: Vec<Option<MultiPolygon>> = crate::ops::per_row(right, |g, row| {
         polygonal(g).ok_or_else(|| not_polygonal(row, g, "right"))
     })?;
-    let joined = sjoin(left, right, How::Inner, Predicate::Intersects)?;
+    let joined = left.sjoin(right, How::Inner, Predicate::Intersects)?;
     let schema = joined.schema().clone();
     let gcol = joined.geometry_column_index();
     let right_index = schema.index_of("index_right")?;

@@ -1,0 +1,356 @@
+//! Writing GeoParquet: [`GeoParquetSink`] encodes the row groups of a window of partitions
+//! in parallel while a thread of its own appends the previous window to the file.
+
+use std::collections::{BTreeSet, HashSet};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
+use std::thread::JoinHandle;
+
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, SchemaRef};
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, Encoding};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::ColumnPath;
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use tempfile::NamedTempFile;
+
+use super::parquet_error;
+use crate::crs::Crs;
+use crate::error::{Error, Result};
+use crate::io::atomic::AtomicFile;
+use crate::io::source::{write_frame, PartitionSink};
+use crate::partition::Partition;
+use crate::{geometry, GeoFrame};
+
+type FileWriter = SerializedFileWriter<BufWriter<NamedTempFile>>;
+
+/// Writes `frame` as GeoParquet 1.1 (WKB encoding, snappy compression), one row group per
+/// partition, through a [`GeoParquetSink`]. The `geo` metadata records the geometry types
+/// present, the bbox and the CRS as PROJJSON (`null` when the frame has none).
+///
+/// ```no_run
+/// # use geoframe::{GeoFrame, io::write_geoparquet};
+/// # fn f(frame: &GeoFrame) -> geoframe::Result<()> {
+/// write_geoparquet(frame, "counties.parquet")?;
+/// # Ok(()) }
+/// ```
+pub fn write_geoparquet(frame: &GeoFrame, path: impl AsRef<Path>) -> Result<()> {
+    let sink = GeoParquetSink::create(
+        path,
+        frame.schema(),
+        frame.geometry_column_index(),
+        frame.crs(),
+    )?;
+    write_frame(frame, sink)
+}
+
+/// A GeoParquet file being written, one row group per partition (see
+/// [`write_geoparquet`]). The file appears under its name only when the sink finishes.
+pub struct GeoParquetSink {
+    path: PathBuf,
+    schema: SchemaRef,
+    geometry_column: usize,
+    crs: Option<Crs>,
+    /// The temporary file until the first write opens the Parquet writer on it.
+    pending: Option<AtomicFile>,
+    open: Option<Open>,
+    types: BTreeSet<&'static str>,
+    bbox: Option<geo::Rect>,
+}
+
+/// The Parquet writer once open: the factory encodes row groups on any thread, the
+/// appender thread owns the file and appends encoded row groups in order.
+struct Open {
+    factory: ArrowRowGroupWriterFactory,
+    next_row_group: usize,
+    send: SyncSender<Vec<Vec<ArrowColumnChunk>>>,
+    appender: JoinHandle<parquet::errors::Result<FileWriter>>,
+}
+
+impl GeoParquetSink {
+    /// Starts writing a GeoParquet file of `schema` (its column `geometry_column` holds
+    /// WKB) at `path`, through a temporary file beside it.
+    pub fn create(
+        path: impl AsRef<Path>,
+        schema: &SchemaRef,
+        geometry_column: usize,
+        crs: Option<&Crs>,
+    ) -> Result<GeoParquetSink> {
+        let path = path.as_ref().to_path_buf();
+        Ok(GeoParquetSink {
+            pending: Some(AtomicFile::create(&path)?),
+            path,
+            schema: schema.clone(),
+            geometry_column,
+            crs: crs.cloned(),
+            open: None,
+            types: BTreeSet::new(),
+            bbox: None,
+        })
+    }
+
+    fn geometry_name(&self) -> &str {
+        self.schema.field(self.geometry_column).name()
+    }
+
+    /// Opens the Parquet writer, with column settings chosen from `sample`.
+    fn open(&mut self, sample: Option<&RecordBatch>) -> Result<&mut Open> {
+        if self.open.is_none() {
+            let path = &self.path;
+            let file = self
+                .pending
+                .take()
+                .ok_or_else(|| Error::Internal(format!("{}: written twice", path.display())))?;
+            let (_, writer) = file.into_parts();
+            let props = self.properties(sample);
+            let writer = ArrowWriter::try_new(writer, self.schema.clone(), Some(props))
+                .map_err(parquet_error(path))?;
+            let (mut file, factory) = writer
+                .into_serialized_writer()
+                .map_err(parquet_error(path))?;
+            let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Vec<ArrowColumnChunk>>>(1);
+            let appender = std::thread::spawn(move || {
+                for encoded in receive {
+                    for chunks in encoded {
+                        let mut row_group = file.next_row_group()?;
+                        for chunk in chunks {
+                            chunk.append_to_row_group(&mut row_group)?;
+                        }
+                        row_group.close()?;
+                    }
+                }
+                Ok(file)
+            });
+            self.open = Some(Open {
+                factory,
+                next_row_group: 0,
+                send,
+                appender,
+            });
+        }
+        self.open
+            .as_mut()
+            .ok_or_else(|| Error::Internal("the GeoParquet writer did not open".into()))
+    }
+
+    fn properties(&self, sample: Option<&RecordBatch>) -> WriterProperties {
+        let geometry = ColumnPath::from(self.geometry_name());
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            // WKB's byte order says nothing about where a geometry lies, so min/max
+            // statistics on it only cost time; every geometry is distinct, so a dictionary
+            // would too.
+            .set_column_statistics_enabled(geometry.clone(), EnabledStatistics::None)
+            .set_column_dictionary_enabled(geometry, false);
+        // Attributes whose values mostly differ (ids, measurements) skip the dictionary
+        // too: parquet would hash every value before giving up on it.
+        if let Some(sample) = sample {
+            for (field, column) in sample.schema().fields().iter().zip(sample.columns()) {
+                if mostly_distinct(column.as_ref()) {
+                    let name = ColumnPath::from(field.name().as_str());
+                    props = props.set_column_dictionary_enabled(name.clone(), false);
+                    // Integers (ids, row numbers) store far smaller, and faster, as deltas.
+                    if matches!(field.data_type(), DataType::Int32 | DataType::Int64) {
+                        props = props.set_column_encoding(name, Encoding::DELTA_BINARY_PACKED);
+                    }
+                }
+            }
+        }
+        props.build()
+    }
+
+    /// The `geo` metadata of what was written.
+    fn geo_metadata(&self) -> Result<Value> {
+        let crs = match &self.crs {
+            Some(c) => serde_json::from_str::<Value>(&c.to_projjson()?)
+                .map_err(|e| Error::Crs(format!("PROJ wrote invalid PROJJSON: {e}")))?,
+            None => Value::Null,
+        };
+        let mut column = json!({
+            "encoding": "WKB",
+            "geometry_types": self.types.iter().collect::<Vec<_>>(),
+            "crs": crs,
+        });
+        if let Some(b) = self.bbox {
+            column["bbox"] = json!([b.min().x, b.min().y, b.max().x, b.max().y]);
+        }
+        Ok(json!({
+            "version": "1.1.0",
+            "primary_column": self.geometry_name(),
+            "columns": { self.geometry_name(): column },
+        }))
+    }
+}
+
+impl PartitionSink for GeoParquetSink {
+    fn write(&mut self, partitions: &[Partition]) -> Result<()> {
+        let sample = partitions
+            .iter()
+            .find(|p| p.len() >= 64)
+            .map(|p| p.batch().clone());
+        let types = partitions
+            .par_iter()
+            .map(|p| geometry_types(p.geometry_array()))
+            .reduce(BTreeSet::new, |mut a, b| {
+                a.extend(b);
+                a
+            });
+        self.types.extend(types);
+        for p in partitions {
+            self.bbox = geometry::merge_bounds(self.bbox, p.bounds());
+        }
+        let path = self.path.clone();
+        let open = self.open(sample.as_ref())?;
+        let first = open.next_row_group;
+        let factory = &open.factory;
+        let encoded: Vec<Vec<ArrowColumnChunk>> = partitions
+            .par_iter()
+            .enumerate()
+            .map(|(k, p)| encode_row_group(factory, first + k, p.batch()))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(parquet_error(&path))?;
+        open.next_row_group += partitions.len();
+        if open.send.send(encoded).is_err() {
+            // The appender stopped on an error: finish reports it.
+            return Err(Error::Internal(format!(
+                "{}: the GeoParquet appender stopped early",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        self.open(None)?;
+        let geo = self.geo_metadata()?;
+        let path = self.path.clone();
+        let Open { send, appender, .. } = self
+            .open
+            .take()
+            .ok_or_else(|| Error::Internal("the GeoParquet writer did not open".into()))?;
+        drop(send);
+        let mut file = match appender.join() {
+            Ok(result) => result.map_err(parquet_error(&path))?,
+            Err(_) => {
+                return Err(Error::Internal(format!(
+                    "{}: the GeoParquet appender thread panicked",
+                    path.display()
+                )))
+            }
+        };
+        file.append_key_value_metadata(KeyValue::new("geo".to_string(), geo.to_string()));
+        let writer = file.into_inner().map_err(parquet_error(&path))?;
+        AtomicFile::from_parts(path, writer).commit()
+    }
+}
+
+/// The GeoJSON type names of the WKB values in `array`.
+fn geometry_types(array: &arrow_array::BinaryArray) -> BTreeSet<&'static str> {
+    let mut types = BTreeSet::new();
+    let mut last: Option<&[u8]> = None;
+    for i in 0..array.len() {
+        if array.is_valid(i) {
+            // Only the 5-byte header decides the type: skip repeats cheaply.
+            let header = array.value(i).get(..5);
+            if header.is_some() && header == last {
+                continue;
+            }
+            last = header;
+            if let Some(t) = wkb_type_name(array.value(i)) {
+                types.insert(t);
+            }
+        }
+    }
+    types
+}
+
+/// The GeoJSON type name of a WKB value, read from its header.
+fn wkb_type_name(bytes: &[u8]) -> Option<&'static str> {
+    let code = match bytes.first()? {
+        1 => u32::from_le_bytes(bytes.get(1..5)?.try_into().ok()?),
+        0 => u32::from_be_bytes(bytes.get(1..5)?.try_into().ok()?),
+        _ => return None,
+    };
+    Some(match code % 1000 {
+        1 => "Point",
+        2 => "LineString",
+        3 => "Polygon",
+        4 => "MultiPoint",
+        5 => "MultiLineString",
+        6 => "MultiPolygon",
+        7 => "GeometryCollection",
+        _ => return None,
+    })
+}
+
+/// Whether more than half of the first 1,024 values of `column` differ. Types other than
+/// primitives and strings/binaries answer `false`.
+fn mostly_distinct(column: &dyn Array) -> bool {
+    use arrow_array::cast::AsArray;
+    let n = column.len().min(1024);
+    let mut seen: HashSet<&[u8]> = HashSet::with_capacity(n);
+    let data = column.to_data();
+    match column.data_type() {
+        t if t.is_primitive() => {
+            let Some(width) = t.primitive_width() else {
+                return false;
+            };
+            let Some(buffer) = data.buffers().first() else {
+                return false;
+            };
+            let bytes = buffer.as_slice();
+            for i in data.offset()..data.offset() + n {
+                if let Some(v) = bytes.get(i * width..(i + 1) * width) {
+                    seen.insert(v);
+                }
+            }
+        }
+        DataType::Utf8 => {
+            let a = column.as_string::<i32>();
+            seen.extend((0..n).map(|i| a.value(i).as_bytes()));
+        }
+        DataType::LargeUtf8 => {
+            let a = column.as_string::<i64>();
+            seen.extend((0..n).map(|i| a.value(i).as_bytes()));
+        }
+        DataType::Binary => {
+            let a = column.as_binary::<i32>();
+            seen.extend((0..n).map(|i| a.value(i)));
+        }
+        DataType::LargeBinary => {
+            let a = column.as_binary::<i64>();
+            seen.extend((0..n).map(|i| a.value(i)));
+        }
+        _ => return false,
+    }
+    seen.len() * 2 > n
+}
+
+/// Encodes one batch as the column chunks of row group `index`.
+fn encode_row_group(
+    factory: &ArrowRowGroupWriterFactory,
+    index: usize,
+    batch: &RecordBatch,
+) -> parquet::errors::Result<Vec<ArrowColumnChunk>> {
+    let mut writers = factory.create_column_writers(index)?.into_iter();
+    let mut chunks = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        for leaf in compute_leaves(field, column)? {
+            let mut writer = writers.next().ok_or_else(|| {
+                parquet::errors::ParquetError::General(format!(
+                    "no column writer for a leaf of `{}`",
+                    field.name()
+                ))
+            })?;
+            writer.write(&leaf)?;
+            chunks.push(writer.close()?);
+        }
+    }
+    Ok(chunks)
+}

@@ -1,0 +1,147 @@
+//! The seam between file formats and plans: [`PartitionSource`], a format that can hand
+//! over its partitions one at a time, and [`PartitionSink`], one that takes them in order.
+//!
+//! A new format implements these traits in `io/` and nothing else: the plan scans any
+//! source (`geoframe::plan::LazyFrame::scan`), and the eager readers of this module read any
+//! source in parallel ([`read_source`]).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use arrow_schema::SchemaRef;
+use geo::Rect;
+use rayon::prelude::*;
+
+use crate::error::{CollectInOrder, Error, Result};
+use crate::partition::Partition;
+use crate::{Crs, GeoFrame};
+
+/// What is known of a partition before it is read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PartitionMeta {
+    /// Number of rows.
+    pub rows: u64,
+    /// A box that contains the partition's geometries: exact, or wider (the file's extent,
+    /// or everywhere when nothing is known). `None` when the partition has no geometry.
+    pub bounds: Option<Rect>,
+}
+
+/// A format's partitions, read on demand: each partition is read by its own task, in
+/// parallel, and only when a plan needs it.
+///
+/// ```
+/// use geoframe::io::{PartitionSource, ShapefileOptions, ShapefileSource};
+/// let options = ShapefileOptions { rows_per_partition: 100, ..Default::default() };
+/// let cities = ShapefileSource::open("data/naturalearth_cities/naturalearth_cities.shp", &options)?;
+/// assert_eq!(cities.partitions().len(), 3);
+/// assert_eq!(cities.read_partition(2)?.len(), 43);
+/// # Ok::<(), geoframe::Error>(())
+/// ```
+pub trait PartitionSource: Send + Sync {
+    /// One line for plans and errors: the format and where the data is.
+    fn describe(&self) -> String;
+    /// The schema of every partition, geometry column included.
+    fn schema(&self) -> &SchemaRef;
+    /// Position of the geometry column in the schema.
+    fn geometry_column(&self) -> usize;
+    /// The CRS of the geometries, if known.
+    fn crs(&self) -> Option<&Crs>;
+    /// Rows and bounds of each partition, known without reading rows.
+    fn partitions(&self) -> Vec<PartitionMeta>;
+    /// Reads partition `k` (its rows are numbered after those of partitions `0..k`).
+    fn read_partition(&self, k: usize) -> Result<Partition>;
+}
+
+/// Takes a frame's partitions in order and writes them; the output appears only when
+/// [`PartitionSink::finish`] succeeds (a sink dropped before that leaves nothing behind).
+///
+/// ```
+/// use geoframe::io::{read_shapefile, GeoJsonSink, PartitionSink, ShapefileOptions};
+/// let cities = read_shapefile("data/naturalearth_cities/naturalearth_cities.shp", &ShapefileOptions::default())?;
+/// let path = std::env::temp_dir().join("geoframe_sink_doc.geojson");
+/// let mut sink = GeoJsonSink::create(&path, cities.schema(), cities.geometry_column_index(), cities.crs())?;
+/// sink.write(cities.partitions())?;
+/// Box::new(sink).finish()?;
+/// assert!(path.exists());
+/// # Ok::<(), geoframe::Error>(())
+/// ```
+pub trait PartitionSink: Send {
+    /// Appends `partitions`, which follow every partition written before them. A sink may
+    /// encode a slice's partitions in parallel.
+    fn write(&mut self, partitions: &[Partition]) -> Result<()>;
+    /// Completes the output and makes it appear under its name.
+    fn finish(self: Box<Self>) -> Result<()>;
+}
+
+/// Writes every partition of `frame` through `sink`, a window of partitions at a time.
+pub(crate) fn write_frame(frame: &GeoFrame, mut sink: impl PartitionSink + 'static) -> Result<()> {
+    let window = 2 * rayon::current_num_threads().max(1);
+    for partitions in frame.partitions().chunks(window) {
+        sink.write(partitions)?;
+    }
+    Box::new(sink).finish()
+}
+
+/// Reads every partition of `source` in parallel into a frame (partitions with no rows
+/// are dropped). A reader that panics gives [`Error::Internal`] naming the source and the
+/// partition, not a crash.
+pub fn read_source(source: &dyn PartitionSource) -> Result<GeoFrame> {
+    let count = source.partitions().len();
+    let partitions = (0..count)
+        .into_par_iter()
+        .map(|k| {
+            catch_unwind(AssertUnwindSafe(|| source.read_partition(k))).unwrap_or_else(|panic| {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Err(Error::Internal(format!(
+                    "{}, partition {k}: the reader panicked: {message}",
+                    source.describe()
+                )))
+            })
+        })
+        .collect_in_order()?;
+    let partitions = partitions.into_iter().filter(|p| !p.is_empty()).collect();
+    Ok(GeoFrame::from_parts(
+        source.schema().clone(),
+        source.geometry_column(),
+        source.crs().cloned(),
+        partitions,
+    ))
+}
+
+/// A frame already in memory, as a source: its partitions are handed over as they are.
+pub(crate) struct MemorySource(pub GeoFrame);
+
+impl PartitionSource for MemorySource {
+    fn describe(&self) -> String {
+        format!("memory ({} rows)", self.0.len())
+    }
+    fn schema(&self) -> &SchemaRef {
+        self.0.schema()
+    }
+    fn geometry_column(&self) -> usize {
+        self.0.geometry_column_index()
+    }
+    fn crs(&self) -> Option<&Crs> {
+        self.0.crs()
+    }
+    fn partitions(&self) -> Vec<PartitionMeta> {
+        self.0
+            .partitions()
+            .iter()
+            .map(|p| PartitionMeta {
+                rows: p.len() as u64,
+                bounds: p.bounds(),
+            })
+            .collect()
+    }
+    fn read_partition(&self, k: usize) -> Result<Partition> {
+        self.0
+            .partitions()
+            .get(k)
+            .cloned()
+            .ok_or_else(|| Error::Internal(format!("a frame in memory has no partition {k}")))
+    }
+}

@@ -1,0 +1,69 @@
+//! The build side of a partition pair: a partition decoded once, its polygons prepared,
+//! its boxes in an R-tree and, for point probes, a grid; shared by every pair task that
+//! meets the partition.
+
+mod grid;
+pub(crate) mod prepared;
+
+pub(crate) use grid::{CellPosition, Grid};
+
+use geo::{BoundingRect, Geometry};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+
+use crate::error::Result;
+use crate::partition::Partition;
+use prepared::PreparedPolygon;
+
+/// One right partition decoded once, its polygons prepared, with an R-tree over the boxes
+/// of its geometries: shared by every pair task that meets this partition.
+pub(crate) struct PartitionIndexed {
+    pub(crate) geometries: Vec<Option<Geometry>>,
+    pub(crate) prepared: Vec<Option<PreparedPolygon>>,
+    pub(crate) tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+    pub(crate) grid: Option<Grid>,
+}
+
+impl PartitionIndexed {
+    /// Right geometries whose boxes meet `env`, as (row in partition, geometry).
+    pub(crate) fn candidates_in<'a>(
+        &'a self,
+        env: &AABB<[f64; 2]>,
+    ) -> impl Iterator<Item = (usize, &'a Geometry)> + 'a {
+        self.tree
+            .locate_in_envelope_intersecting(env)
+            .filter_map(|c| self.geometries[c.data].as_ref().map(|g| (c.data, g)))
+    }
+
+    /// Decodes `p` (its rows numbered from `first_row` in errors), prepares its polygons
+    /// and indexes their boxes.
+    pub(crate) fn build(p: &Partition, first_row: u64) -> Result<PartitionIndexed> {
+        let geometries = p.geometries(first_row)?;
+        let prepared: Vec<Option<PreparedPolygon>> = geometries
+            .iter()
+            .map(|g| g.as_ref().and_then(PreparedPolygon::new))
+            .collect();
+        // Boxes of the exterior rings, as GEOS's envelopes: a point outside a polygon's
+        // envelope is outside it, whatever its (invalid) holes outside the shell enclose.
+        let rects: Vec<(usize, geo::Rect)> = geometries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| Some((i, g.as_ref()?.bounding_rect()?)))
+            .collect();
+        let boxes = rects
+            .iter()
+            .map(|&(i, r)| {
+                GeomWithData::new(
+                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                )
+            })
+            .collect();
+        Ok(PartitionIndexed {
+            grid: Grid::new(&rects, &geometries, &prepared),
+            geometries,
+            prepared,
+            tree: RTree::bulk_load(boxes),
+        })
+    }
+}

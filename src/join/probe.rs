@@ -1,0 +1,305 @@
+//! The probe side of a partition pair: each row of the base partition looked up in the
+//! other side's index and tested with the exact predicate. Points skip decoding and go
+//! through the grid, visited in spatial order when the partition is spread out.
+
+use arrow_array::Array;
+use geo::algorithm::coordinate_position::CoordPos;
+use geo::BoundingRect;
+use rstar::AABB;
+
+use super::index::{CellPosition, Grid, PartitionIndexed};
+use super::Predicate;
+use crate::error::Result;
+use crate::geometry;
+use crate::partition::Partition;
+
+/// The matching (left row, right row) pairs of one partition pair, in global row numbers,
+/// sorted. Points on the left skip decoding: their coordinates are read from the WKB and
+/// tested against the prepared right polygons, through the right side's grid when the
+/// predicate needs no distance.
+pub(crate) fn probe(
+    left: &Partition,
+    left_first_row: u64,
+    right: &PartitionIndexed,
+    right_first_row: u64,
+    predicate: Predicate,
+) -> Result<Vec<(u64, u64)>> {
+    let reach = predicate.reach();
+    let grid = right.grid.as_ref().filter(|_| reach == 0.0);
+    let array = left.geometry_array();
+    let mut found = Vec::with_capacity(array.len() / 2);
+    let mut others = Vec::new();
+    let probe = Probe {
+        right,
+        right_first_row,
+        predicate,
+    };
+    match grid {
+        // Points spread over the whole grid (a partition in file order): visit them in
+        // spatial order.
+        Some(grid) if !grid.is_compact(left.bounds()) => {
+            probe.spread_points(array, left_first_row, grid, &mut found, &mut others)?;
+        }
+        _ => probe.rows(array, left_first_row, grid, &mut found)?,
+    }
+    if !others.is_empty() {
+        found.extend(others);
+        found.sort_unstable();
+    }
+    Ok(found)
+}
+
+/// The probe of one partition pair: the indexed side, and what is asked of it.
+struct Probe<'a> {
+    right: &'a PartitionIndexed,
+    right_first_row: u64,
+    predicate: Predicate,
+}
+
+impl Probe<'_> {
+    /// Calls `hit` with the global row of every right geometry that the point `(x, y)`
+    /// matches, in row order, through the grid.
+    #[inline]
+    fn grid_point(&self, grid: &Grid, x: f64, y: f64, mut hit: impl FnMut(u64)) {
+        for (j, position) in grid.candidates(x, y) {
+            let known = match position {
+                CellPosition::Inside => self.predicate.point_polygon(CoordPos::Inside),
+                CellPosition::Outside => self.predicate.point_polygon(CoordPos::Outside),
+                CellPosition::Mixed => None,
+            };
+            let matched = match (known, &self.right.geometries[j]) {
+                (Some(answer), _) => answer,
+                (None, Some(rg)) => {
+                    self.predicate
+                        .test_point(x, y, rg, self.right.prepared[j].as_ref())
+                }
+                (None, None) => false,
+            };
+            if matched {
+                hit(self.right_first_row + j as u64);
+            }
+        }
+    }
+
+    /// As [`Probe::grid_point`], through the R-tree, for predicates that reach `reach`
+    /// beyond the point.
+    fn tree_point(&self, x: f64, y: f64, reach: f64, mut hit: impl FnMut(u64)) {
+        let env = AABB::from_corners([x - reach, y - reach], [x + reach, y + reach]);
+        for (j, rg) in self.right.candidates_in(&env) {
+            if self
+                .predicate
+                .test_point(x, y, rg, self.right.prepared[j].as_ref())
+            {
+                hit(self.right_first_row + j as u64);
+            }
+        }
+    }
+
+    /// Left rows in row order, into `found`.
+    fn rows(
+        &self,
+        array: &arrow_array::BinaryArray,
+        left_first_row: u64,
+        grid: Option<&Grid>,
+        found: &mut Vec<(u64, u64)>,
+    ) -> Result<()> {
+        let reach = self.predicate.reach();
+        for i in 0..array.len() {
+            if array.is_null(i) {
+                continue;
+            }
+            let row = left_first_row + i as u64;
+            match (geometry::point_xy(array.value(i)), grid) {
+                (Some((x, y)), Some(grid)) => self.grid_point(grid, x, y, |j| found.push((row, j))),
+                (Some((x, y)), None) => self.tree_point(x, y, reach, |j| found.push((row, j))),
+                (None, _) => self.geometry(array.value(i), row, reach, found)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The matches of a left geometry other than a point, decoded from `wkb`.
+    fn geometry(
+        &self,
+        wkb: &[u8],
+        row: u64,
+        reach: f64,
+        found: &mut Vec<(u64, u64)>,
+    ) -> Result<()> {
+        let g = geometry::from_wkb(wkb, row)?;
+        let Some(b) = g.bounding_rect() else {
+            return Ok(());
+        };
+        let env = AABB::from_corners(
+            [b.min().x - reach, b.min().y - reach],
+            [b.max().x + reach, b.max().y + reach],
+        );
+        let start = found.len();
+        for (j, rg) in self.right.candidates_in(&env) {
+            if self.predicate.test(&g, rg) {
+                found.push((row, self.right_first_row + j as u64));
+            }
+        }
+        // The tree yields candidates in no particular order.
+        found[start..].sort_unstable();
+        Ok(())
+    }
+
+    /// Points spread over the grid, in chunks of rows small enough to stay in cache: each
+    /// chunk's points are bucketed by block of grid cells (a counting sort) and tested in
+    /// that order, so the polygons of a block stay in cache whatever the row order; the
+    /// matches go back to row order through a slot per row. Rows other than points go to
+    /// `others`, unsorted.
+    fn spread_points(
+        &self,
+        array: &arrow_array::BinaryArray,
+        left_first_row: u64,
+        grid: &Grid,
+        found: &mut Vec<(u64, u64)>,
+        others: &mut Vec<(u64, u64)>,
+    ) -> Result<()> {
+        const CHUNK: usize = 1 << 17;
+        const BLOCK: usize = 4;
+        let blocks_x = grid.cells_x.div_ceil(BLOCK);
+        let blocks = blocks_x * grid.cells_y.div_ceil(BLOCK);
+        let mut keyed: Vec<(f64, f64, u32, u32)> = Vec::with_capacity(CHUNK);
+        let mut sorted: Vec<(f64, f64, u32)> = Vec::with_capacity(CHUNK);
+        let mut starts = vec![0u32; blocks + 1];
+        let mut first = vec![u64::MAX; CHUNK];
+        let mut more: Vec<(u32, u64)> = Vec::new();
+        let mut row_matches: Vec<u64> = Vec::new();
+        for chunk in (0..array.len()).step_by(CHUNK) {
+            let len = CHUNK.min(array.len() - chunk);
+            keyed.clear();
+            starts.fill(0);
+            for k in 0..len {
+                let i = chunk + k;
+                if array.is_null(i) {
+                    continue;
+                }
+                let row = left_first_row + i as u64;
+                match geometry::point_xy(array.value(i)) {
+                    Some((x, y)) => {
+                        if let Some((cx, cy)) = grid.cell(x, y) {
+                            let block = (cy / BLOCK) * blocks_x + cx / BLOCK;
+                            keyed.push((x, y, k as u32, block as u32));
+                            starts[block + 1] += 1;
+                        }
+                    }
+                    None => self.geometry(array.value(i), row, 0.0, others)?,
+                }
+            }
+            for b in 1..starts.len() {
+                starts[b] += starts[b - 1];
+            }
+            sorted.clear();
+            sorted.resize(keyed.len(), (0.0, 0.0, 0));
+            for &(x, y, k, block) in &keyed {
+                let at = &mut starts[block as usize];
+                sorted[*at as usize] = (x, y, k);
+                *at += 1;
+            }
+            first[..len].fill(u64::MAX);
+            more.clear();
+            for &(x, y, k) in &sorted {
+                self.grid_point(grid, x, y, |j| {
+                    let slot = &mut first[k as usize];
+                    if *slot == u64::MAX {
+                        *slot = j;
+                    } else {
+                        more.push((k, j));
+                    }
+                });
+            }
+            // Back to row order, right rows ascending within a row.
+            more.sort_unstable();
+            let mut more = more.iter().copied().peekable();
+            for (k, &j) in first[..len].iter().enumerate() {
+                if j == u64::MAX {
+                    continue;
+                }
+                let row = left_first_row + (chunk + k) as u64;
+                if more.peek().is_some_and(|&(m, _)| m as usize == k) {
+                    row_matches.clear();
+                    row_matches.push(j);
+                    while let Some((_, j)) = more.next_if(|&(m, _)| m as usize == k) {
+                        row_matches.push(j);
+                    }
+                    row_matches.sort_unstable();
+                    found.extend(row_matches.iter().map(|&j| (row, j)));
+                } else {
+                    found.push((row, j));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "datagen"))]
+mod tests {
+    use super::*;
+    use geo::Geometry;
+    use crate::io::{read_shapefile, ShapefileOptions};
+    use crate::GeoFrame;
+
+    /// Points visited block by block give exactly the pairs of the row-by-row visit, for
+    /// every predicate a point can answer through the grid.
+    #[test]
+    fn spread_and_row_order_visits_agree() {
+        let counties = read_shapefile(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/data/us_counties/us_counties.shp"
+            ),
+            &ShapefileOptions::default(),
+        )
+        .unwrap();
+        let index = PartitionIndexed::build(&counties.partitions()[0], 0).unwrap();
+        let grid = index.grid.as_ref().unwrap();
+        // Beyond one chunk, with points on county vertices (boundaries) mixed in.
+        let mut points: Vec<Geometry> = crate::datagen::uniform_points(300_000, 11, 300_000)
+            .unwrap()
+            .geometries()
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect();
+        points.extend(
+            index
+                .geometries
+                .iter()
+                .flatten()
+                .flat_map(|g| geo::CoordsIter::coords_iter(g).step_by(97))
+                .map(|c| Geometry::Point(c.into())),
+        );
+        let left = GeoFrame::from_geometries(points, None)
+            .unwrap()
+            .repartition(usize::MAX)
+            .unwrap();
+        let left = &left.partitions()[0];
+        assert!(!grid.is_compact(left.bounds()));
+        for predicate in [
+            Predicate::Intersects,
+            Predicate::Within,
+            Predicate::CoveredBy,
+            Predicate::Touches,
+        ] {
+            let probe = Probe {
+                right: &index,
+                right_first_row: 7,
+                predicate,
+            };
+            let (mut spread, mut others, mut rows) = (Vec::new(), Vec::new(), Vec::new());
+            probe
+                .spread_points(left.geometry_array(), 5, grid, &mut spread, &mut others)
+                .unwrap();
+            probe
+                .rows(left.geometry_array(), 5, Some(grid), &mut rows)
+                .unwrap();
+            assert!(others.is_empty());
+            assert!(rows.len() > 100, "{predicate:?}: {}", rows.len());
+            assert_eq!(spread, rows, "{predicate:?}");
+        }
+    }
+}
