@@ -14,8 +14,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use geo::{Distance, Geodesic, Geometry, Point, Rect};
 use geoframe::io::ShapefileOptions;
-use geoframe::plan::scan_shapefile;
 use geoframe::join::How;
+use geoframe::plan::scan_shapefile;
 use geoframe::plan::ExecuteOptions;
 
 fn main() -> Result<(), map::Error> {

@@ -194,6 +194,15 @@ impl Error {
     }
 }
 
+/// The message of a caught panic (`&str` and `String` payloads; others have none).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
 /// Collecting parallel per-partition results so that an error is the one of the first
 /// failing partition, whatever the scheduling (`collect::<Result<_>>()` on a parallel
 /// iterator returns whichever error a worker met first).

@@ -309,11 +309,14 @@ impl GeoFrame {
             if take == p.len() {
                 partitions.push(p.clone());
             } else {
-                let batch = p.batch().slice(0, take);
-                let array = geometry::as_wkb_array(batch.column(self.geometry_column), "")
-                    .expect("geometry column is Binary");
-                let bounds = geometry::array_bounds(array).ok().flatten();
-                partitions.push(Partition::with_bounds(batch, self.geometry_column, bounds));
+                let slice = p.batch().slice(0, take);
+                // The partition's own bounds contain the slice's, should these fail.
+                partitions.push(
+                    Partition::from_checked_rows(slice.clone(), self.geometry_column)
+                        .unwrap_or_else(|_| {
+                            Partition::with_bounds(slice, self.geometry_column, p.bounds())
+                        }),
+                );
             }
         }
         Self::from_parts(
@@ -359,9 +362,7 @@ impl GeoFrame {
             .map(|(p, first)| {
                 let part_mask = mask.slice(first as usize, p.len());
                 let batch = arrow_select::filter::filter_record_batch(p.batch(), &part_mask)?;
-                let array = geometry::as_wkb_array(batch.column(self.geometry_column), "")?;
-                let bounds = geometry::array_bounds(array)?;
-                Ok(Partition::with_bounds(batch, self.geometry_column, bounds))
+                Partition::from_checked_rows(batch, self.geometry_column)
             })
             .collect_in_order()?;
         Ok(Self::from_parts(
@@ -425,10 +426,7 @@ impl GeoFrame {
             .par_iter()
             .map(|&start| {
                 let len = rows_per_partition.min(all.num_rows() - start);
-                let batch = all.slice(start, len);
-                let array = geometry::as_wkb_array(batch.column(self.geometry_column), "")?;
-                let bounds = geometry::array_bounds(array)?;
-                Ok(Partition::with_bounds(batch, self.geometry_column, bounds))
+                Partition::from_checked_rows(all.slice(start, len), self.geometry_column)
             })
             .collect_in_order()?;
         Ok(Self::from_parts(

@@ -6,8 +6,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use geo::{Contains, Intersects, Relate};
 use geoframe::join::{How, Predicate};
-use geoframe::sjoin;
 use geoframe::plan::{ExecuteOptions, LazyFrame};
+use geoframe::sjoin;
 
 /// Every (i, j) with `test(a[i], b[j])`, by a nested loop over `geo` predicates.
 fn brute_force(

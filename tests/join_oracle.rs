@@ -7,8 +7,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use geo::{polygon, Distance, Euclidean, Geometry, LineString, MultiPolygon, Relate};
 use geoframe::join::{How, Predicate};
-use geoframe::sjoin;
 use geoframe::plan::{ExecuteOptions, LazyFrame};
+use geoframe::sjoin;
 use geoframe::GeoFrame;
 use proptest::prelude::*;
 

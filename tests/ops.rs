@@ -688,8 +688,8 @@ fn make_valid_repairs_the_invalid_counties_as_shapely_does() {
 #[test]
 fn lazy_columns_equal_eager_measures_and_predicates() {
     use geoframe::io::ShapefileOptions;
-    use geoframe::plan::scan_shapefile;
     use geoframe::ops::{ColumnOp, Measure};
+    use geoframe::plan::scan_shapefile;
     use geoframe::plan::ExecuteOptions;
     let europe: Geometry = Rect::new((-10.0, 35.0), (30.0, 60.0)).to_polygon().into();
     let eager = countries();

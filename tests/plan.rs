@@ -351,7 +351,7 @@ fn join_graph_prunes_pairs_and_draws_as_dot() {
         dot.matches(" -> ").count(),
         graph.tasks.iter().map(|t| t.deps.len()).sum::<usize>()
     );
-    assert!(dot.contains("join-merge"));
+    assert!(dot.contains("join-output"));
     // The plan is plain data: it survives a JSON round trip.
     let json = serde_json::to_string(&graph).unwrap();
     assert_eq!(
@@ -400,4 +400,44 @@ fn key_columns_match_hand_computed_values() {
     let hulls = frame.calculate_spatial_partitions().unwrap();
     assert_eq!(hulls.len(), 2);
     assert_eq!(geo::Area::unsigned_area(hulls[0].as_ref().unwrap()), 0.0); // two points: a degenerate hull
+}
+
+/// The logical plan of a right join over a scanned file and a frame in memory prints each
+/// operation once, inputs below it (left before right), with the user's predicate and the
+/// pruning counted from the partition R-trees.
+#[test]
+fn explain_prints_the_logical_plan_of_a_join() {
+    let counties = common::counties(3231)
+        .spatial_shuffle(ShuffleMethod::Hilbert, 8)
+        .unwrap();
+    let options = ShapefileOptions {
+        rows_per_partition: 20,
+        ..Default::default()
+    };
+    let states = scan_shapefile(common::data("us_states/us_states.shp"), &options).unwrap();
+    // Until read, the states' partitions are bounded by the file's box.
+    let source =
+        geoframe::io::ShapefileSource::open(common::data("us_states/us_states.shp"), &options)
+            .unwrap();
+    let bounds: Vec<_> = geoframe::io::PartitionSource::partitions(&source)
+        .iter()
+        .map(|p| p.bounds)
+        .collect();
+    let joined = LazyFrame::from(counties.clone())
+        .select(&["geoid"])
+        .unwrap()
+        .sjoin(&states, How::Right, Predicate::Within)
+        .unwrap();
+    let pairs = counties
+        .partition_index()
+        .intersecting_pairs(&geoframe::partition::PartitionIndex::new(&bounds))
+        .len();
+    let expected = format!(
+        "SpatialJoin how=Right predicate=Within: {pairs} of 24 partition pairs kept\n\
+         \x20 Select [geoid, geometry]\n\
+         \x20   Scan memory (3231 rows): 8 partitions, 3231 rows\n\
+         \x20 Scan shapefile {}: 3 partitions, 56 rows\n",
+        common::data("us_states/us_states.shp").display()
+    );
+    assert_eq!(joined.explain(), expected);
 }

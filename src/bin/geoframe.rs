@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand, ValueEnum};
 use geoframe::io::{GeoParquetOptions, ShapefileOptions};
 use geoframe::join::{How, Predicate};
@@ -52,8 +53,8 @@ enum Command {
         /// Right layer.
         right: PathBuf,
         /// The relation a pair must satisfy.
-        #[arg(long, value_enum, default_value_t = PredicateArg::Intersects)]
-        predicate: PredicateArg,
+        #[arg(long, default_value = "intersects", value_parser = PossibleValuesParser::new(Predicate::NAMES))]
+        predicate: String,
         /// Distance for `--predicate dwithin`, in CRS units.
         #[arg(long)]
         distance: Option<f64>,
@@ -111,20 +112,6 @@ enum Command {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum PredicateArg {
-    Intersects,
-    Within,
-    Contains,
-    Covers,
-    CoveredBy,
-    Touches,
-    Crosses,
-    Overlaps,
-    Equals,
-    Dwithin,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
 enum HowArg {
     Inner,
     Left,
@@ -139,28 +126,6 @@ impl From<HowArg> for How {
             HowArg::Right => How::Right,
         }
     }
-}
-
-fn predicate(p: PredicateArg, distance: Option<f64>) -> Result<Predicate, Error> {
-    if distance.is_some() && !matches!(p, PredicateArg::Dwithin) {
-        return Err(Error::InvalidArgument(
-            "--distance goes with --predicate dwithin".into(),
-        ));
-    }
-    Ok(match p {
-        PredicateArg::Intersects => Predicate::Intersects,
-        PredicateArg::Within => Predicate::Within,
-        PredicateArg::Contains => Predicate::Contains,
-        PredicateArg::Covers => Predicate::Covers,
-        PredicateArg::CoveredBy => Predicate::CoveredBy,
-        PredicateArg::Touches => Predicate::Touches,
-        PredicateArg::Crosses => Predicate::Crosses,
-        PredicateArg::Overlaps => Predicate::Overlaps,
-        PredicateArg::Equals => Predicate::Equals,
-        PredicateArg::Dwithin => Predicate::DWithin(distance.ok_or_else(|| {
-            Error::InvalidArgument("--predicate dwithin needs --distance".into())
-        })?),
-    })
 }
 
 enum Format {
@@ -288,7 +253,8 @@ fn run(cli: Cli) -> Result<(), Error> {
             how,
             output,
         } => {
-            let p = predicate(p, distance)?;
+            let p = Predicate::from_name(&p, distance)
+                .map_err(|e| Error::InvalidArgument(format!("--predicate / --distance: {e}")))?;
             let (l, r) = (read(&left, cli.partitions)?, read(&right, cli.partitions)?);
             let joined = l.sjoin(&r, how.into(), p)?.collect(&options)?;
             write(&joined, &output)?;

@@ -12,7 +12,9 @@ use serde_json::{Map, Value};
 use crate::crs::Crs;
 use crate::error::{Error, Result};
 use crate::io::atomic::AtomicFile;
-use crate::io::source::{read_source, write_frame, PartitionMeta, PartitionSink, PartitionSource};
+use crate::io::source::{
+    read_source, write_frame, PartitionMeta, PartitionSink, PartitionSource, SinkLayout,
+};
 use crate::io::{date_from_days, ValueKind};
 use crate::partition::Partition;
 use crate::{geometry, GeoFrame, DEFAULT_GEOMETRY_COLUMN};
@@ -319,13 +321,7 @@ fn json_value(array: &dyn Array, i: usize) -> Result<Value> {
 
 /// Writes `frame` as a GeoJSON `FeatureCollection` through a [`GeoJsonSink`].
 pub fn write_geojson(frame: &GeoFrame, path: impl AsRef<Path>) -> Result<()> {
-    let sink = GeoJsonSink::create(
-        path,
-        frame.schema(),
-        frame.geometry_column_index(),
-        frame.crs(),
-    )?;
-    write_frame(frame, sink)
+    write_frame(frame, GeoJsonSink::create(path, &SinkLayout::of(frame))?)
 }
 
 /// A GeoJSON `FeatureCollection` being written, attributes as properties; the file appears
@@ -343,15 +339,15 @@ pub struct GeoJsonSink {
 impl GeoJsonSink {
     /// Starts writing a GeoJSON file of `schema` (its column `geometry_column` holds WKB)
     /// at `path`, through a temporary file beside it.
-    pub fn create(
-        path: impl AsRef<Path>,
-        schema: &SchemaRef,
-        geometry_column: usize,
-        crs: Option<&Crs>,
-    ) -> Result<GeoJsonSink> {
+    pub fn create(path: impl AsRef<Path>, layout: &SinkLayout) -> Result<GeoJsonSink> {
         let mut out = AtomicFile::create(path.as_ref())?;
         let mut head = String::from("{\"type\":\"FeatureCollection\",");
-        if let Some(code) = crs.and_then(Crs::to_epsg).filter(|&c| c != 4326) {
+        if let Some(code) = layout
+            .crs
+            .as_ref()
+            .and_then(Crs::to_epsg)
+            .filter(|&c| c != 4326)
+        {
             head.push_str(&format!(
                 "\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"urn:ogc:def:crs:EPSG::{code}\"}}}},"
             ));
@@ -360,8 +356,8 @@ impl GeoJsonSink {
         out.write_all(head.as_bytes())?;
         Ok(GeoJsonSink {
             out,
-            geometry_column,
-            schema: schema.clone(),
+            geometry_column: layout.geometry_column,
+            schema: layout.schema.clone(),
             rows: 0,
         })
     }

@@ -21,7 +21,7 @@ pub use self::shapefile::{
     read_shapefile, write_shapefile, ShapefileOptions, ShapefileSink, ShapefileSource,
 };
 pub(crate) use source::MemorySource;
-pub use source::{read_source, PartitionMeta, PartitionSink, PartitionSource};
+pub use source::{read_source, PartitionMeta, PartitionSink, PartitionSource, SinkLayout};
 
 /// How writers that know only a few value types (`.dbf`, GeoJSON) store an Arrow column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use arrow_schema::SchemaRef;
 use geo::Rect;
 use rayon::prelude::*;
 
-use crate::error::{CollectInOrder, Error, Result};
+use crate::error::{panic_message, CollectInOrder, Error, Result};
 use crate::partition::Partition;
 use crate::{Crs, GeoFrame};
 
@@ -51,14 +51,37 @@ pub trait PartitionSource: Send + Sync {
     fn read_partition(&self, k: usize) -> Result<Partition>;
 }
 
+/// What a sink must know of a frame before its first partition: the schema, where the
+/// geometry is, and the CRS.
+#[derive(Debug, Clone)]
+pub struct SinkLayout {
+    /// The schema of every partition, geometry column included.
+    pub schema: SchemaRef,
+    /// Position of the (WKB) geometry column.
+    pub geometry_column: usize,
+    /// The CRS of the geometries, if known.
+    pub crs: Option<Crs>,
+}
+
+impl SinkLayout {
+    /// The layout of `frame`.
+    pub fn of(frame: &GeoFrame) -> SinkLayout {
+        SinkLayout {
+            schema: frame.schema().clone(),
+            geometry_column: frame.geometry_column_index(),
+            crs: frame.crs().cloned(),
+        }
+    }
+}
+
 /// Takes a frame's partitions in order and writes them; the output appears only when
 /// [`PartitionSink::finish`] succeeds (a sink dropped before that leaves nothing behind).
 ///
 /// ```
-/// use geoframe::io::{read_shapefile, GeoJsonSink, PartitionSink, ShapefileOptions};
+/// use geoframe::io::{read_shapefile, GeoJsonSink, PartitionSink, ShapefileOptions, SinkLayout};
 /// let cities = read_shapefile("data/naturalearth_cities/naturalearth_cities.shp", &ShapefileOptions::default())?;
 /// let path = std::env::temp_dir().join("geoframe_sink_doc.geojson");
-/// let mut sink = GeoJsonSink::create(&path, cities.schema(), cities.geometry_column_index(), cities.crs())?;
+/// let mut sink = GeoJsonSink::create(&path, &SinkLayout::of(&cities))?;
 /// sink.write(cities.partitions())?;
 /// Box::new(sink).finish()?;
 /// assert!(path.exists());
@@ -90,14 +113,10 @@ pub fn read_source(source: &dyn PartitionSource) -> Result<GeoFrame> {
         .into_par_iter()
         .map(|k| {
             catch_unwind(AssertUnwindSafe(|| source.read_partition(k))).unwrap_or_else(|panic| {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
                 Err(Error::Internal(format!(
-                    "{}, partition {k}: the reader panicked: {message}",
-                    source.describe()
+                    "{}, partition {k}: the reader panicked: {}",
+                    source.describe(),
+                    panic_message(panic.as_ref())
                 )))
             })
         })

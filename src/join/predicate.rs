@@ -33,6 +33,61 @@ pub enum Predicate {
 }
 
 impl Predicate {
+    /// The names [`Predicate::from_name`] takes, as the command line spells them.
+    pub const NAMES: [&'static str; 10] = [
+        "intersects",
+        "within",
+        "contains",
+        "covers",
+        "covered-by",
+        "touches",
+        "crosses",
+        "overlaps",
+        "equals",
+        "dwithin",
+    ];
+
+    /// The predicate named `name` (GeoPandas' names; `covered_by` or `covered-by`), with
+    /// `distance` for `dwithin` and only for it.
+    ///
+    /// ```
+    /// use geoframe::join::Predicate;
+    /// assert_eq!(Predicate::from_name("covered_by", None)?, Predicate::CoveredBy);
+    /// assert_eq!(Predicate::from_name("dwithin", Some(2.0))?, Predicate::DWithin(2.0));
+    /// assert!(Predicate::from_name("dwithin", None).is_err());
+    /// # Ok::<(), geoframe::Error>(())
+    /// ```
+    pub fn from_name(name: &str, distance: Option<f64>) -> crate::Result<Predicate> {
+        let predicate = match name.replace('_', "-").as_str() {
+            "intersects" => Predicate::Intersects,
+            "within" => Predicate::Within,
+            "contains" => Predicate::Contains,
+            "covers" => Predicate::Covers,
+            "covered-by" => Predicate::CoveredBy,
+            "touches" => Predicate::Touches,
+            "crosses" => Predicate::Crosses,
+            "overlaps" => Predicate::Overlaps,
+            "equals" => Predicate::Equals,
+            "dwithin" => {
+                return Ok(Predicate::DWithin(distance.ok_or_else(|| {
+                    crate::Error::InvalidArgument("predicate dwithin needs a distance".into())
+                })?))
+            }
+            other => {
+                return Err(crate::Error::InvalidArgument(format!(
+                    "unknown predicate {other:?}; predicates are {:?}",
+                    Predicate::NAMES
+                )))
+            }
+        };
+        match distance {
+            Some(_) => Err(crate::Error::InvalidArgument(format!(
+                "a distance goes with predicate dwithin, not {name}"
+            ))),
+            None => Ok(predicate),
+        }
+    }
+
     /// The predicate with sides swapped: `a P b` if and only if `b P.converse() a`.
     pub fn converse(self) -> Predicate {
         match self {

@@ -239,9 +239,9 @@ impl Probe<'_> {
 #[cfg(all(test, feature = "datagen"))]
 mod tests {
     use super::*;
-    use geo::Geometry;
     use crate::io::{read_shapefile, ShapefileOptions};
     use crate::GeoFrame;
+    use geo::Geometry;
 
     /// Points visited block by block give exactly the pairs of the row-by-row visit, for
     /// every predicate a point can answer through the grid.

@@ -1,3 +1,6 @@
+//! [`PartitionIndex`]: the R-tree over a frame's partition bounds, and the partition pairs
+//! of two frames whose bounds meet.
+
 use geo::Rect;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};

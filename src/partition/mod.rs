@@ -51,6 +51,20 @@ impl Partition {
         }
     }
 
+    /// Wraps rows taken from partitions (a slice, a filter), whose coordinates were checked
+    /// when those were made: only the bounds are computed again.
+    pub(crate) fn from_checked_rows(
+        batch: RecordBatch,
+        geometry_column: usize,
+    ) -> Result<Partition> {
+        let name = batch.schema().field(geometry_column).name().clone();
+        let bounds = geometry::array_bounds(geometry::as_wkb_array(
+            batch.column(geometry_column),
+            &name,
+        )?)?;
+        Ok(Partition::with_bounds(batch, geometry_column, bounds))
+    }
+
     /// The columns at `indices`, in that order, with the geometry column at
     /// `geometry_column` of the output; bounds are kept.
     pub(crate) fn project(&self, indices: &[usize], geometry_column: usize) -> Result<Partition> {

@@ -13,7 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use super::graph::{Graph, TaskId};
 use super::progress::Progress;
 use super::tasks::{run_task, Context, Value};
-use crate::error::{Error, Result};
+use crate::error::{panic_message, Error, Result};
 
 /// How to run a graph.
 #[derive(Debug, Clone, Default)]
@@ -250,11 +250,7 @@ fn work(shared: &Shared, worker: usize) {
             run_task(task, &inputs, &shared.context)
         }))
         .unwrap_or_else(|panic| {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
+            let message = panic_message(panic.as_ref());
             Err(Error::TaskPanicked {
                 task: task.kind.name(),
                 id,

@@ -201,24 +201,12 @@ impl LazyFrame {
                 searches,
                 ..
             } => {
-                let mut schema = join_schema(
-                    &left.schema,
-                    left.geometry_column,
-                    &right.schema,
-                    right.geometry_column,
-                    *how,
-                );
+                let (mut schema, geometry_column, crs, parts) =
+                    joined(left, right, *how, searches.iter().map(|s| s.left));
                 if let Some(name) = distance_col {
                     schema = with_field(&schema, Field::new(name, DataType::Float64, true));
                 }
-                let parts = searches
-                    .iter()
-                    .map(|s| PartitionMeta {
-                        rows: 0, // unknown until computed
-                        bounds: left.parts[s.left].bounds,
-                    })
-                    .collect();
-                (schema, left.geometry_column, left.crs.clone(), parts)
+                (schema, geometry_column, crs, parts)
             }
             Node::Join {
                 base,
@@ -226,23 +214,7 @@ impl LazyFrame {
                 how,
                 groups,
                 ..
-            } => {
-                let schema = join_schema(
-                    &base.schema,
-                    base.geometry_column,
-                    &other.schema,
-                    other.geometry_column,
-                    *how,
-                );
-                let parts = groups
-                    .iter()
-                    .map(|g| PartitionMeta {
-                        rows: 0, // unknown until computed
-                        bounds: base.parts[g.base].bounds,
-                    })
-                    .collect();
-                (schema, base.geometry_column, base.crs.clone(), parts)
-            }
+            } => joined(base, other, *how, groups.iter().map(|g| g.base)),
         };
         LazyFrame {
             node: Arc::new(node),
@@ -383,6 +355,31 @@ impl LazyFrame {
             },
         }
     }
+}
+
+/// What a join's output is made of: rows follow `base`, one output partition per base
+/// partition in `outputs`, with bounds that base partition's and rows unknown until
+/// computed.
+fn joined(
+    base: &LazyFrame,
+    other: &LazyFrame,
+    how: How,
+    outputs: impl Iterator<Item = usize>,
+) -> (SchemaRef, usize, Option<Crs>, Vec<PartitionMeta>) {
+    let schema = join_schema(
+        &base.schema,
+        base.geometry_column,
+        &other.schema,
+        other.geometry_column,
+        how,
+    );
+    let parts = outputs
+        .map(|b| PartitionMeta {
+            rows: 0,
+            bounds: base.parts[b].bounds,
+        })
+        .collect();
+    (schema, base.geometry_column, base.crs.clone(), parts)
 }
 
 /// `schema` with `field` appended (metadata kept).

@@ -24,7 +24,7 @@ use super::parquet_error;
 use crate::crs::Crs;
 use crate::error::{Error, Result};
 use crate::io::atomic::AtomicFile;
-use crate::io::source::{write_frame, PartitionSink};
+use crate::io::source::{write_frame, PartitionSink, SinkLayout};
 use crate::partition::Partition;
 use crate::{geometry, GeoFrame};
 
@@ -41,13 +41,7 @@ type FileWriter = SerializedFileWriter<BufWriter<NamedTempFile>>;
 /// # Ok(()) }
 /// ```
 pub fn write_geoparquet(frame: &GeoFrame, path: impl AsRef<Path>) -> Result<()> {
-    let sink = GeoParquetSink::create(
-        path,
-        frame.schema(),
-        frame.geometry_column_index(),
-        frame.crs(),
-    )?;
-    write_frame(frame, sink)
+    write_frame(frame, GeoParquetSink::create(path, &SinkLayout::of(frame))?)
 }
 
 /// A GeoParquet file being written, one row group per partition (see
@@ -76,19 +70,14 @@ struct Open {
 impl GeoParquetSink {
     /// Starts writing a GeoParquet file of `schema` (its column `geometry_column` holds
     /// WKB) at `path`, through a temporary file beside it.
-    pub fn create(
-        path: impl AsRef<Path>,
-        schema: &SchemaRef,
-        geometry_column: usize,
-        crs: Option<&Crs>,
-    ) -> Result<GeoParquetSink> {
+    pub fn create(path: impl AsRef<Path>, layout: &SinkLayout) -> Result<GeoParquetSink> {
         let path = path.as_ref().to_path_buf();
         Ok(GeoParquetSink {
             pending: Some(AtomicFile::create(&path)?),
             path,
-            schema: schema.clone(),
-            geometry_column,
-            crs: crs.cloned(),
+            schema: layout.schema.clone(),
+            geometry_column: layout.geometry_column,
+            crs: layout.crs.clone(),
             open: None,
             types: BTreeSet::new(),
             bbox: None,

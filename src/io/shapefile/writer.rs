@@ -13,7 +13,7 @@ use super::dbf;
 use super::shp::{self, ShapeType};
 use crate::error::{CollectInOrder, Error, Result};
 use crate::io::atomic::AtomicFile;
-use crate::io::source::PartitionSink;
+use crate::io::source::{PartitionSink, SinkLayout};
 use crate::partition::Partition;
 use crate::{Crs, GeoFrame};
 
@@ -43,17 +43,12 @@ pub struct ShapefileSink {
 impl ShapefileSink {
     /// Starts a shapefile of `schema` (its column `geometry_column` holds WKB) at `path`
     /// (the `.shp`); nothing is written before [`PartitionSink::finish`].
-    pub fn create(
-        path: impl AsRef<Path>,
-        schema: &SchemaRef,
-        geometry_column: usize,
-        crs: Option<&Crs>,
-    ) -> Result<ShapefileSink> {
+    pub fn create(path: impl AsRef<Path>, layout: &SinkLayout) -> Result<ShapefileSink> {
         Ok(ShapefileSink {
             path: path.as_ref().to_path_buf(),
-            schema: schema.clone(),
-            geometry_column,
-            crs: crs.cloned(),
+            schema: layout.schema.clone(),
+            geometry_column: layout.geometry_column,
+            crs: layout.crs.clone(),
             partitions: Vec::new(),
         })
     }
