@@ -123,6 +123,19 @@ impl GeoFrame {
         Ok(Self::from_parts(schema, geometry_index, crs, partitions))
     }
 
+    /// `f` of every partition and the number of its first row, in parallel; the results
+    /// in partition order, or the first error in partition order.
+    pub(crate) fn map_partitions<T: Send>(
+        &self,
+        f: impl Fn(&Partition, u64) -> Result<T> + Sync + Send,
+    ) -> Result<Vec<T>> {
+        self.partitions
+            .par_iter()
+            .zip(self.partition_offsets())
+            .map(|(p, first)| f(p, first))
+            .collect_in_order()
+    }
+
     /// Number of partitions.
     pub fn npartitions(&self) -> usize {
         self.partitions.len()
@@ -196,22 +209,16 @@ impl GeoFrame {
         if let Some(h) = self.hulls.get() {
             return Ok(h.clone());
         }
-        let offsets = self.partition_offsets();
-        let hulls = self
-            .partitions
-            .par_iter()
-            .zip(offsets)
-            .map(|(p, first)| {
-                use geo::{ConvexHull, CoordsIter};
-                let coords: Vec<geo::Point> = p
-                    .geometries(first)?
-                    .iter()
-                    .flatten()
-                    .flat_map(|g| g.coords_iter().map(geo::Point::from).collect::<Vec<_>>())
-                    .collect();
-                Ok((!coords.is_empty()).then(|| geo::MultiPoint(coords).convex_hull()))
-            })
-            .collect_in_order()?;
+        let hulls = self.map_partitions(|p, first| {
+            use geo::{ConvexHull, CoordsIter};
+            let coords: Vec<geo::Point> = p
+                .geometries(first)?
+                .iter()
+                .flatten()
+                .flat_map(|g| g.coords_iter().map(geo::Point::from).collect::<Vec<_>>())
+                .collect();
+            Ok((!coords.is_empty()).then(|| geo::MultiPoint(coords).convex_hull()))
+        })?;
         Ok(self.hulls.get_or_init(|| hulls).clone())
     }
 
@@ -241,13 +248,7 @@ impl GeoFrame {
 
     /// Every geometry, decoded, in row order.
     pub fn geometries(&self) -> Result<Vec<Option<Geometry>>> {
-        let offsets = self.partition_offsets();
-        let parts = self
-            .partitions
-            .par_iter()
-            .zip(offsets)
-            .map(|(p, first)| p.geometries(first))
-            .collect_in_order()?;
+        let parts = self.map_partitions(|p, first| p.geometries(first))?;
         Ok(parts.into_iter().flatten().collect())
     }
 
@@ -279,15 +280,10 @@ impl GeoFrame {
     pub fn to_crs(&self, target: &Crs) -> Result<GeoFrame> {
         let source = self.crs.as_ref().ok_or(Error::MissingCrs("to_crs"))?;
         crate::crs::transformer(source, target)?; // fail early, before any partition
-        let partitions = self
-            .partitions
-            .par_iter()
-            .zip(self.partition_offsets())
-            .map(|(p, first)| {
-                let proj = crate::crs::transformer(source, target)?;
-                crate::crs::reproject_partition(p, &proj, first)
-            })
-            .collect_in_order()?;
+        let partitions = self.map_partitions(|p, first| {
+            let proj = crate::crs::transformer(source, target)?;
+            crate::crs::reproject_partition(p, &proj, first)
+        })?;
         Ok(Self::from_parts(
             self.schema.clone(),
             self.geometry_column,
@@ -354,17 +350,11 @@ impl GeoFrame {
                 self.len()
             )));
         }
-        let offsets = self.partition_offsets();
-        let partitions = self
-            .partitions
-            .par_iter()
-            .zip(offsets)
-            .map(|(p, first)| {
-                let part_mask = mask.slice(first as usize, p.len());
-                let batch = arrow_select::filter::filter_record_batch(p.batch(), &part_mask)?;
-                Partition::from_checked_rows(batch, self.geometry_column)
-            })
-            .collect_in_order()?;
+        let partitions = self.map_partitions(|p, first| {
+            let part_mask = mask.slice(first as usize, p.len());
+            let batch = arrow_select::filter::filter_record_batch(p.batch(), &part_mask)?;
+            Partition::from_checked_rows(batch, self.geometry_column)
+        })?;
         Ok(Self::from_parts(
             self.schema.clone(),
             self.geometry_column,

@@ -24,9 +24,8 @@ pub use dissolve::Aggregate;
 pub use measure::Measure;
 
 use geo::Geometry;
-use rayon::prelude::*;
 
-use crate::error::{CollectInOrder, Result};
+use crate::error::Result;
 use crate::GeoFrame;
 
 /// Operations geoframe has built, by their GeoPandas names. `tests/roadmap.rs` checks that
@@ -87,18 +86,12 @@ pub(crate) fn per_row<T: Send>(
     frame: &GeoFrame,
     f: impl Fn(&Geometry, u64) -> Result<T> + Sync,
 ) -> Result<Vec<Option<T>>> {
-    let offsets = frame.partition_offsets();
-    let parts: Vec<Vec<Option<T>>> = frame
-        .partitions()
-        .par_iter()
-        .zip(offsets)
-        .map(|(p, first)| {
-            p.geometries(first)?
-                .iter()
-                .enumerate()
-                .map(|(i, g)| g.as_ref().map(|g| f(g, first + i as u64)).transpose())
-                .collect()
-        })
-        .collect_in_order()?;
+    let parts: Vec<Vec<Option<T>>> = frame.map_partitions(|p, first| {
+        p.geometries(first)?
+            .iter()
+            .enumerate()
+            .map(|(i, g)| g.as_ref().map(|g| f(g, first + i as u64)).transpose())
+            .collect()
+    })?;
     Ok(parts.into_iter().flatten().collect())
 }

@@ -298,25 +298,25 @@ impl LazyFrame {
                 format!("SpatialShuffle {method:?}: {} partitions", sizes.len())
             }
             Node::Nearest {
+                how,
+                exclusive,
+                max_distance,
                 left,
                 right,
-                how,
-                max_distance,
-                exclusive,
                 searches,
                 ..
             } => {
                 let searched: usize = searches.iter().map(|s| s.rights.len()).sum();
                 format!(
-                    "NearestJoin how={how:?} max_distance={max_distance:?} exclusive={exclusive}: {searched} of {} partition pairs searched",
+                    "NearestJoin how={how:?} exclusive={exclusive} max_distance={max_distance:?}: {searched} of {} partition pairs searched",
                     left.parts.len() * right.parts.len()
                 )
             }
             Node::Join {
+                how,
+                predicate,
                 base,
                 other,
-                predicate,
-                how,
                 groups,
             } => {
                 let (left, right, predicate) = match how {

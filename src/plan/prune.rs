@@ -247,11 +247,11 @@ mod tests {
 
     #[test]
     fn clip_reads_partitions_meeting_the_mask_box() {
-        let parts = [
-            part(1, 0., 0., 1., 1.),
-            part(1, 5., 5., 6., 6.),
-            part(0, 0., 0., 1., 1.),
-        ];
+        // Rows and corners: one partition meets the mask, one does not, one is empty.
+        let parts: Vec<PartitionMeta> = [(1, 0.), (1, 5.), (0, 0.)]
+            .into_iter()
+            .map(|(rows, at)| part(rows, at, at, at + 1., at + 1.))
+            .collect();
         let mask = Some(Rect::new((0.5, 0.5), (2., 2.)));
         assert_eq!(clip_partitions(&parts, mask), vec![0]);
         assert!(clip_partitions(&parts, None).is_empty());
