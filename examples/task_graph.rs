@@ -26,6 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         How::Inner,
         Predicate::Within,
     )?;
+    println!("{}", plan.explain());
     let graph = plan.graph();
     let dot_path = out.join("join_graph.dot");
     std::fs::write(&dot_path, graph.to_dot())?;
