@@ -164,6 +164,41 @@ fn absurd_record_lengths_do_not_allocate() {
     assert!(matches!(read(&shp).unwrap_err(), Error::Format { .. }));
 }
 
+/// `.shx` entries that all point at one record would decode it again and again (a 250 KB
+/// file took 1.36 GB): overlapping records are an error naming the record.
+#[test]
+fn shx_entries_repeating_a_record_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let shp = copy("us_counties/us_counties.shp", dir.path());
+    let shx = shp.with_extension("shx");
+    let entry = std::fs::read(&shx).unwrap()[100..108].to_vec();
+    for record in 1..2000 {
+        patch(&shx, 100 + 8 * record, &entry);
+    }
+    match read(&shp) {
+        Err(Error::Format {
+            path,
+            record: Some(1),
+            message,
+        }) => {
+            assert_eq!(path, shx);
+            assert!(message.contains("overlaps record 0"), "{message}");
+        }
+        other => panic!("expected an overlap error, got {other:?}"),
+    }
+    // Records in another order than the file's are fine as long as they do not overlap.
+    let shp = copy("us_counties/us_counties.shp", dir.path());
+    let shx = shp.with_extension("shx");
+    let bytes = std::fs::read(&shx).unwrap();
+    let (first, second) = (bytes[100..108].to_vec(), bytes[108..116].to_vec());
+    patch(&shx, 100, &second);
+    patch(&shx, 108, &first);
+    // The .shp records still say which number they are, but only lengths are checked: the
+    // swapped pair reads, each row with the other's geometry.
+    let frame = read(&shp).unwrap();
+    assert_eq!(frame.len(), 3231);
+}
+
 #[test]
 fn nan_coordinates() {
     let dir = tempfile::tempdir().unwrap();

@@ -65,7 +65,7 @@ pub fn overlay_intersection(left: &GeoFrame, right: &GeoFrame) -> Result<GeoFram
                 .column(right_index)
                 .as_any()
                 .downcast_ref::<Int64Array>()
-                .ok_or_else(|| Error::InvalidArgument("index_right is not Int64".into()))?
+                .ok_or_else(|| Error::Internal("index_right is not Int64".into()))?
                 .clone();
             let mut keep = Vec::new();
             let mut pieces = Vec::new();

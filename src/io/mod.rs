@@ -10,6 +10,7 @@
 mod atomic;
 pub mod geojson;
 pub mod geoparquet;
+mod guard;
 pub mod shapefile;
 mod source;
 

@@ -83,7 +83,7 @@ impl RunHandle {
         for (id, t) in graph.tasks.iter().enumerate() {
             for &d in &t.deps {
                 if d >= id {
-                    return Err(Error::InvalidArgument(format!(
+                    return Err(Error::Internal(format!(
                         "task {id} depends on later task {d}"
                     )));
                 }
@@ -211,7 +211,7 @@ impl RunHandle {
             .map(|&o| {
                 state.results[o]
                     .clone()
-                    .ok_or_else(|| Error::InvalidArgument(format!("output task {o} has no result")))
+                    .ok_or_else(|| Error::Internal(format!("output task {o} has no result")))
             })
             .collect::<Result<Vec<_>>>()?;
         drop(state);

@@ -6,12 +6,16 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Schema, SchemaRef};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use serde_json::Value;
 
 use super::{parquet_error, GeoParquetOptions};
 use crate::crs::Crs;
 use crate::error::{Error, Result};
+use crate::io::guard::guarded;
 use crate::io::source::{read_source, PartitionMeta, PartitionSource};
 use crate::partition::Partition;
 use crate::{geometry, GeoFrame};
@@ -35,6 +39,8 @@ pub struct GeoParquetSource {
     bbox: Option<geo::Rect>,
     /// (row group, first row in it, rows) of each partition.
     slices: Vec<(usize, usize, usize)>,
+    /// The checked footer and Arrow schema, parsed once for every partition read.
+    reader_metadata: ArrowReaderMetadata,
 }
 
 impl PartitionSource for GeoParquetSource {
@@ -67,7 +73,10 @@ impl PartitionSource for GeoParquetSource {
 }
 
 impl GeoParquetSource {
-    /// Opens `path` and reads its footer and `geo` metadata; no row is read.
+    /// Opens `path` and reads its footer and `geo` metadata; no row is read. The footer is
+    /// checked before anything is planned from it: row counts non-negative and adding up
+    /// to the file's, every column chunk's byte range inside the file and its value count
+    /// matching its row group's rows.
     pub fn open(path: impl AsRef<Path>, options: &GeoParquetOptions) -> Result<GeoParquetSource> {
         let path = path.as_ref();
         let rows_per_partition = options.rows_per_partition;
@@ -77,51 +86,61 @@ impl GeoParquetSource {
             ));
         }
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let builder =
-            ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_error(path))?;
-        let geo = builder
-            .metadata()
+        let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let metadata = guarded(path, "footer", || {
+            ParquetMetaDataReader::new()
+                .parse_and_finish(&file)
+                .map_err(parquet_error(path))
+        })?;
+        let row_groups = check_footer(path, &metadata, file_len)?;
+        let metadata = Arc::new(metadata);
+        let reader_metadata = guarded(path, "ARROW:schema footer value", || {
+            ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::new())
+                .map_err(parquet_error(path))
+        })?;
+        let geo = metadata
             .file_metadata()
             .key_value_metadata()
             .and_then(|kv| kv.iter().find(|k| k.key == "geo"))
             .and_then(|k| k.value.clone())
             .ok_or_else(|| Error::format(path, None, "no `geo` metadata: not a GeoParquet file"))?;
-        let geo: Value = serde_json::from_str(&geo)
-            .map_err(|e| Error::format(path, None, format!("`geo` metadata is not JSON: {e}")))?;
-        let primary = geo["primary_column"]
-            .as_str()
-            .ok_or_else(|| Error::format(path, None, "`geo` metadata has no primary_column"))?
-            .to_string();
-        let column = &geo["columns"][&primary];
-        let encoding = column["encoding"].as_str().unwrap_or("");
-        if !encoding.eq_ignore_ascii_case("wkb") {
-            return Err(Error::NotImplemented {
-                op: "read_geoparquet with native GeoArrow encoding",
-                roadmap: "geoparquet-native-encodings",
-            });
-        }
-        let crs = match column.get("crs") {
-            None => Some(Crs::epsg(4326)),
-            Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(Crs::from_user_input(s)?),
-            Some(v) => Some(Crs::from_user_input(&v.to_string())?),
-        };
-        let bbox = column["bbox"].as_array().and_then(|b| {
-            let v: Vec<f64> = b.iter().filter_map(Value::as_f64).collect();
-            (v.len() == 4).then(|| geo::Rect::new((v[0], v[1]), (v[2], v[3])))
-        });
-        let arrow_schema = builder.schema().clone();
-        let geometry_column = crate::frame::column_index(&arrow_schema, &primary)?;
+        let geo = GeoMetadata::parse(path, &geo)?;
+        let arrow_schema = reader_metadata.schema().clone();
+        let geometry_column = arrow_schema.index_of(&geo.primary).map_err(|_| {
+            Error::format(
+                path,
+                None,
+                format!(
+                    "the `geo` primary_column {:?} is not a column of the file",
+                    geo.primary
+                ),
+            )
+        })?;
         let mut fields: Vec<arrow_schema::FieldRef> =
             arrow_schema.fields().iter().cloned().collect();
-        fields[geometry_column] = Arc::new(geometry::geometry_field(&primary));
-        let mut slices = Vec::new();
-        for (g, rg) in builder.metadata().row_groups().iter().enumerate() {
-            let rows = usize::try_from(rg.num_rows()).unwrap_or(0);
+        fields[geometry_column] = Arc::new(geometry::geometry_field(&geo.primary));
+        // A partition needs at least a byte of its file: more partitions than bytes is a
+        // forged row count, refused before a slice is allocated.
+        let partitions: u64 = row_groups
+            .iter()
+            .map(|&rows| rows.div_ceil(rows_per_partition as u64))
+            .sum();
+        if partitions > file_len {
+            return Err(Error::format(
+                path,
+                None,
+                format!(
+                    "the footer claims {} rows, far more than a file of {file_len} bytes holds",
+                    row_groups.iter().sum::<u64>()
+                ),
+            ));
+        }
+        let mut slices = Vec::with_capacity(partitions as usize);
+        for (g, &rows) in row_groups.iter().enumerate() {
             let mut start = 0;
             while start < rows {
-                let len = rows_per_partition.min(rows - start);
-                slices.push((g, start, len));
+                let len = (rows_per_partition as u64).min(rows - start);
+                slices.push((g, start as usize, len as usize));
                 start += len;
             }
         }
@@ -129,9 +148,10 @@ impl GeoParquetSource {
             path: path.to_path_buf(),
             schema: Arc::new(Schema::new(fields)),
             geometry_column,
-            crs,
-            bbox,
+            crs: geo.crs,
+            bbox: geo.bbox,
             slices,
+            reader_metadata,
         })
     }
 
@@ -142,9 +162,13 @@ impl GeoParquetSource {
             .slices
             .get(k)
             .ok_or_else(|| Error::Internal(format!("{}: no partition {k}", path.display())))?;
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(parquet_error(path))?
+        let what = format!("row group {group}");
+        let batches = guarded(path, &what, || {
+            let file = File::open(path).map_err(|e| Error::io(path, e))?;
+            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+                file,
+                self.reader_metadata.clone(),
+            )
             .with_row_groups(vec![group])
             .with_row_selection(RowSelection::from(vec![
                 RowSelector::skip(start),
@@ -153,18 +177,173 @@ impl GeoParquetSource {
             .with_batch_size(len.max(1))
             .build()
             .map_err(parquet_error(path))?;
-        let mut batches = Vec::new();
-        for batch in reader {
-            let batch = batch?;
+            reader
+                .map(|batch| batch.map_err(|e| Error::format(path, None, format!("{what}: {e}"))))
+                .collect::<Result<Vec<RecordBatch>>>()
+        })?;
+        let delivered: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        if delivered != len {
+            return Err(Error::format(
+                path,
+                None,
+                format!(
+                    "{what} delivered {delivered} rows from row {start} where its metadata promises {len}"
+                ),
+            ));
+        }
+        let mut converted = Vec::with_capacity(batches.len());
+        for batch in batches {
             let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
             if columns[self.geometry_column].data_type() != &DataType::Binary {
                 columns[self.geometry_column] =
                     arrow_cast::cast(&columns[self.geometry_column], &DataType::Binary)?;
             }
-            batches.push(RecordBatch::try_new(self.schema.clone(), columns)?);
+            converted.push(RecordBatch::try_new(self.schema.clone(), columns)?);
         }
-        let batch = arrow_select::concat::concat_batches(&self.schema, &batches)?;
+        let batch = arrow_select::concat::concat_batches(&self.schema, &converted)?;
         let first_row: u64 = self.slices[..k].iter().map(|s| s.2 as u64).sum();
-        Partition::new(batch, self.geometry_column, first_row).map_err(|e| e.in_file(path))
+        let partition =
+            Partition::new(batch, self.geometry_column, first_row).map_err(|e| e.in_file(path))?;
+        // Plans pruned partition pairs with the declared bbox: data outside it would make
+        // joins silently miss pairs.
+        if let (Some(declared), Some(actual)) = (self.bbox, partition.bounds()) {
+            let inside = declared.min().x <= actual.min().x
+                && declared.min().y <= actual.min().y
+                && declared.max().x >= actual.max().x
+                && declared.max().y >= actual.max().y;
+            if !inside {
+                return Err(Error::format(
+                    path,
+                    None,
+                    format!(
+                        "{what}: geometries reach {:?}, outside the `geo` bbox {:?}",
+                        actual, declared
+                    ),
+                ));
+            }
+        }
+        Ok(partition)
     }
+}
+
+/// What geoframe takes from the `geo` metadata of the primary column.
+struct GeoMetadata {
+    primary: String,
+    crs: Option<Crs>,
+    bbox: Option<geo::Rect>,
+}
+
+impl GeoMetadata {
+    fn parse(path: &Path, text: &str) -> Result<GeoMetadata> {
+        let bad = |message: String| Error::format(path, None, message);
+        let geo: Value = serde_json::from_str(text)
+            .map_err(|e| bad(format!("`geo` metadata is not JSON: {e}")))?;
+        let primary = geo["primary_column"]
+            .as_str()
+            .ok_or_else(|| bad("`geo` metadata has no primary_column".into()))?
+            .to_string();
+        let column = &geo["columns"][&primary];
+        if !column.is_object() {
+            return Err(bad(format!(
+                "`geo` metadata does not describe the primary column {primary:?}"
+            )));
+        }
+        match column["encoding"].as_str() {
+            Some(e) if e.eq_ignore_ascii_case("wkb") => {}
+            Some(
+                "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
+                | "multipolygon",
+            ) => {
+                return Err(Error::NotImplemented {
+                    op: "read_geoparquet with native GeoArrow encoding",
+                    roadmap: "geoparquet-native-encodings",
+                })
+            }
+            other => {
+                return Err(bad(format!(
+                    "unknown geometry encoding {other:?} of column {primary:?}"
+                )))
+            }
+        }
+        let crs = match column.get("crs") {
+            None => Some(Ok(Crs::epsg(4326))),
+            Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(Crs::from_user_input(s)),
+            Some(v) => Some(Crs::from_user_input(&v.to_string())),
+        }
+        .transpose()
+        .map_err(|e| bad(format!("the `geo` crs of {primary:?}: {e}")))?;
+        let bbox = match column.get("bbox") {
+            None | Some(Value::Null) => None,
+            Some(b) => {
+                let v: Vec<f64> = b
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_f64).collect())
+                    .unwrap_or_default();
+                // 2D boxes only ([minx, miny, maxx, maxy]); a 3D box has 6 numbers.
+                let (x0, y0, x1, y1) = match v.as_slice() {
+                    &[a, b, c, d] => (a, b, c, d),
+                    &[a, b, _, d, e, _] => (a, b, d, e),
+                    _ => return Err(bad(format!("the `geo` bbox {b} is not 4 or 6 numbers"))),
+                };
+                if !(x0 <= x1 && y0 <= y1) {
+                    return Err(bad(format!(
+                        "the `geo` bbox {b} has its minimum above its maximum"
+                    )));
+                }
+                Some(geo::Rect::new((x0, y0), (x1, y1)))
+            }
+        };
+        Ok(GeoMetadata { primary, crs, bbox })
+    }
+}
+
+/// The row count of each row group, once the footer has been checked: counts that are
+/// non-negative and add up to the file's, column chunks whose byte ranges lie inside the
+/// file and whose value counts fit their row group's rows.
+fn check_footer(path: &Path, metadata: &ParquetMetaData, file_len: u64) -> Result<Vec<u64>> {
+    let bad = |message: String| Error::format(path, None, message);
+    let claimed = metadata.file_metadata().num_rows();
+    let claimed =
+        u64::try_from(claimed).map_err(|_| bad(format!("the footer claims {claimed} rows")))?;
+    let mut rows = Vec::with_capacity(metadata.num_row_groups());
+    for (g, group) in metadata.row_groups().iter().enumerate() {
+        let n = u64::try_from(group.num_rows())
+            .map_err(|_| bad(format!("row group {g} claims {} rows", group.num_rows())))?;
+        for column in group.columns() {
+            let name = column.column_path().string();
+            let start = column
+                .dictionary_page_offset()
+                .unwrap_or_else(|| column.data_page_offset());
+            let size = column.compressed_size();
+            let inside = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(size).ok())
+                .and_then(|(start, size)| start.checked_add(size))
+                .is_some_and(|end| end <= file_len);
+            if !inside {
+                return Err(bad(format!(
+                    "row group {g}, column {name}: bytes {start}..+{size} are not inside the file ({file_len} bytes)"
+                )));
+            }
+            // Flat columns hold one value (or null) per row; nested ones at least one.
+            let values = column.num_values();
+            let flat = column.column_descr().max_rep_level() == 0;
+            let fits = u64::try_from(values).is_ok_and(|v| if flat { v == n } else { v >= n });
+            if !fits {
+                return Err(bad(format!(
+                    "row group {g}, column {name}: {values} values for {n} rows"
+                )));
+            }
+        }
+        rows.push(n);
+    }
+    let total = rows.iter().try_fold(0u64, |a, &b| a.checked_add(b));
+    if total != Some(claimed) {
+        return Err(bad(format!(
+            "the row groups hold {} rows, the footer claims {claimed}",
+            total.map_or("more than 2^64".to_string(), |t| t.to_string())
+        )));
+    }
+    Ok(rows)
 }

@@ -273,6 +273,30 @@ impl ShapefileSource {
     /// Reads records `first..first + count` into one partition: one `.shx` read, one
     /// `.shp` read for the partition's byte span (records are contiguous in practice; an
     /// index that jumps around falls back to a read per record), one `.dbf` read.
+    /// Fails when two `.shx` entries of a partition point at overlapping bytes: a record
+    /// read twice would let a small file decode to any size.
+    fn check_disjoint(&self, first: u64, spans: &[(u64, u64)]) -> Result<()> {
+        let mut order: Vec<usize> = (0..spans.len()).collect();
+        order.sort_unstable_by_key(|&i| (spans[i].0, i));
+        for pair in order.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            if spans[a].0 + 8 + spans[a].1 > spans[b].0 {
+                let (earlier, later) = (a.min(b), a.max(b));
+                return Err(Error::format(
+                    &self.shx_path,
+                    Some(first + later as u64),
+                    format!(
+                        "the record at byte {} overlaps record {} (at byte {}): each record must have bytes of its own",
+                        spans[later].0,
+                        first + earlier as u64,
+                        spans[earlier].0
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn read_rows(&self, first: u64, count: usize) -> Result<Partition> {
         let index = read_at(
             &self.shx,
@@ -299,6 +323,9 @@ impl ShapefileSource {
             spans.push((offset, len));
         }
         let contiguous = spans.windows(2).all(|w| w[0].0 + 8 + w[0].1 == w[1].0);
+        if !contiguous {
+            self.check_disjoint(first, &spans)?;
+        }
         let (base, buffer) = match (spans.first(), spans.last()) {
             (Some(&(start, _)), Some(&(last, last_len))) if contiguous => (
                 start,

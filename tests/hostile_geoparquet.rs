@@ -1,0 +1,379 @@
+//! Hostile GeoParquet and GeoJSON: footers and metadata forged the ways fuzzing found
+//! (corrupt `ARROW:schema`, negative or absurd row counts, byte ranges outside the file,
+//! counts that disagree), wrong `geo` metadata, and truncations. Each gives a typed error
+//! naming the file, never a panic, an abort or a read that silently loses rows.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use geoframe::io::{read_geojson, read_geoparquet, write_geoparquet, GeoParquetOptions};
+use geoframe::Error;
+use parquet::file::metadata::{
+    FileMetaData, KeyValue, ParquetMetaData, ParquetMetaDataReader, ParquetMetaDataWriter,
+};
+
+/// The Natural Earth cities written by geoframe as GeoParquet, 100 rows per row group
+/// (243 rows: row groups of 100, 100 and 43).
+fn sample(dir: &Path) -> PathBuf {
+    let cities = common::read("naturalearth_cities/naturalearth_cities.shp", 100);
+    let path = dir.join("cities.parquet");
+    write_geoparquet(&cities, &path).unwrap();
+    path
+}
+
+fn read(path: &Path) -> geoframe::Result<geoframe::GeoFrame> {
+    read_geoparquet(path, &GeoParquetOptions::default())
+}
+
+/// The file's footer, parsed.
+fn footer(path: &Path) -> ParquetMetaData {
+    let file = std::fs::File::open(path).unwrap();
+    ParquetMetaDataReader::new()
+        .parse_and_finish(&file)
+        .unwrap()
+}
+
+/// Writes `path` again with its data pages untouched and the footer `forge` makes.
+fn forge(path: &Path, forge: impl FnOnce(ParquetMetaData) -> ParquetMetaData) {
+    let bytes = std::fs::read(path).unwrap();
+    let footer_len =
+        u32::from_le_bytes(bytes[bytes.len() - 8..bytes.len() - 4].try_into().unwrap());
+    let data_end = bytes.len() - 8 - footer_len as usize;
+    let metadata = forge(footer(path));
+    let mut out = bytes[..data_end].to_vec();
+    ParquetMetaDataWriter::new(&mut out, &metadata)
+        .finish()
+        .unwrap();
+    std::fs::write(path, out).unwrap();
+}
+
+/// The footer with the file-level row count and key-value metadata replaced.
+fn with_file_metadata(
+    metadata: ParquetMetaData,
+    num_rows: i64,
+    key_values: Option<Vec<KeyValue>>,
+) -> ParquetMetaData {
+    let old = metadata.file_metadata().clone();
+    let file = FileMetaData::new(
+        old.version(),
+        num_rows,
+        old.created_by().map(str::to_string),
+        key_values.or_else(|| old.key_value_metadata().cloned()),
+        old.schema_descr_ptr(),
+        old.column_orders().cloned(),
+    );
+    let row_groups = metadata.row_groups().to_vec();
+    ParquetMetaData::new(file, row_groups)
+}
+
+/// The footer with row group `g`'s row count set to `rows`.
+fn with_group_rows(metadata: ParquetMetaData, g: usize, rows: i64) -> ParquetMetaData {
+    let mut builder = metadata.into_builder();
+    let mut groups = builder.take_row_groups();
+    groups[g] = groups[g]
+        .clone()
+        .into_builder()
+        .set_num_rows(rows)
+        .build()
+        .unwrap();
+    builder.set_row_groups(groups).build()
+}
+
+/// Asserts a format error about `path` whose message contains `needle`.
+fn assert_format_error(result: geoframe::Result<geoframe::GeoFrame>, path: &Path, needle: &str) {
+    match result {
+        Err(Error::Format {
+            path: p, message, ..
+        }) => {
+            assert_eq!(p, path);
+            assert!(message.contains(needle), "{message:?} lacks {needle:?}");
+        }
+        other => panic!("expected a format error containing {needle:?}, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_forging_helpers_keep_a_valid_file_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sample(dir.path());
+    forge(&path, |m| m);
+    assert_eq!(read(&path).unwrap().len(), 243);
+}
+
+#[test]
+fn negative_row_counts_are_errors_not_empty_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sample(dir.path());
+    forge(&path, |m| with_group_rows(m, 0, -1));
+    assert_format_error(read(&path), &path, "row group 0 claims -1 rows");
+    // Two groups negative (the writer sums them into the file count, -157): an error, not
+    // the 43 rows of the last group.
+    let path = sample(dir.path());
+    forge(&path, |m| {
+        with_group_rows(with_group_rows(m, 0, -100), 1, -100)
+    });
+    assert_format_error(read(&path), &path, "the footer claims -157 rows");
+}
+
+#[test]
+fn a_row_group_claiming_fewer_rows_than_its_pages_hold_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sample(dir.path());
+    // Group 0 holds 100 rows; claiming 60 (the file still says 243) would lose 40.
+    forge(&path, |m| with_group_rows(m, 0, 60));
+    assert_format_error(read(&path), &path, "60 rows");
+    // Consistent counts everywhere but in the column chunks: still caught.
+    let path = sample(dir.path());
+    forge(&path, |m| {
+        with_file_metadata(with_group_rows(m, 0, 60), 203, None)
+    });
+    assert_format_error(read(&path), &path, "values for 60 rows");
+}
+
+#[test]
+fn an_absurd_row_count_is_refused_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sample(dir.path());
+    let huge = 1i64 << 62;
+    forge(&path, |m| {
+        let m = with_group_rows(m, 2, huge);
+        with_file_metadata(m, 200 + huge, None)
+    });
+    let err = read(&path).unwrap_err();
+    assert!(matches!(err, Error::Format { .. }), "{err:?}");
+}
+
+#[test]
+fn column_byte_ranges_outside_the_file_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for size in [-1i64, 1 << 40] {
+        let path = sample(dir.path());
+        forge(&path, |m| {
+            let mut builder = m.into_builder();
+            let mut groups = builder.take_row_groups();
+            let mut columns = groups[1].columns().to_vec();
+            columns[0] = columns[0]
+                .clone()
+                .into_builder()
+                .set_total_compressed_size(size)
+                .build()
+                .unwrap();
+            groups[1] = groups[1]
+                .clone()
+                .into_builder()
+                .set_column_metadata(columns)
+                .build()
+                .unwrap();
+            builder.set_row_groups(groups).build()
+        });
+        assert_format_error(read(&path), &path, "not inside the file");
+    }
+}
+
+/// Every one-character change of the base64 `ARROW:schema` value reads cleanly or gives a
+/// typed error; none panics. Those that make arrow-ipc panic are caught by the guard, and
+/// the command line exits with status 2 and prints no panic.
+#[test]
+fn a_corrupt_arrow_schema_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sample(dir.path());
+    let schema = footer(&path)
+        .file_metadata()
+        .key_value_metadata()
+        .unwrap()
+        .iter()
+        .find(|k| k.key == "ARROW:schema")
+        .and_then(|k| k.value.clone())
+        .unwrap();
+    let mut caught = Vec::new();
+    for at in 0..schema.len() {
+        let mut forged = schema.clone().into_bytes();
+        forged[at] = if forged[at] == b'A' { b'/' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        let target = dir.path().join(format!("schema_{at}.parquet"));
+        std::fs::copy(&path, &target).unwrap();
+        forge(&target, |m| {
+            let mut kv = m.file_metadata().key_value_metadata().unwrap().clone();
+            for k in &mut kv {
+                if k.key == "ARROW:schema" {
+                    k.value = Some(forged.clone());
+                }
+            }
+            let rows = m.file_metadata().num_rows();
+            with_file_metadata(m, rows, Some(kv))
+        });
+        let outcome = std::panic::catch_unwind(|| read(&target));
+        match outcome {
+            Err(_) => panic!("a changed character at {at} of ARROW:schema escaped as a panic"),
+            Ok(Ok(frame)) => assert_eq!(frame.len(), 243, "character {at}"),
+            Ok(Err(Error::Format { message, .. })) if message.contains("decoder gave up") => {
+                caught.push(target)
+            }
+            Ok(Err(_)) => std::fs::remove_file(&target).unwrap(),
+        }
+    }
+    eprintln!(
+        "{} of {} changed characters made the decoder panic",
+        caught.len(),
+        schema.len()
+    );
+    // The command line on a file whose schema made the decoder panic: status 2, no panic.
+    if let Some(target) = caught.first() {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_geoframe"))
+            .arg("info")
+            .arg(target)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(stderr.contains("ARROW:schema"), "{stderr}");
+    }
+}
+
+#[test]
+fn wrong_geo_metadata_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str); 6] = [
+        ("{not json", "not JSON"),
+        (
+            r#"{"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": {"encoding": "WKT"}}}"#,
+            "unknown geometry encoding",
+        ),
+        (
+            r#"{"version": "1.1.0", "primary_column": "geom", "columns": {"geom": {"encoding": "WKB"}}}"#,
+            "not a column",
+        ),
+        (
+            r#"{"version": "1.1.0", "primary_column": "geometry", "columns": {}}"#,
+            "does not describe",
+        ),
+        (
+            r#"{"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": {"encoding": "WKB", "crs": "EPSG:999999"}}}"#,
+            "crs",
+        ),
+        (
+            r#"{"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": {"encoding": "WKB", "bbox": [1, 2, 0, 3]}}}"#,
+            "minimum above",
+        ),
+    ];
+    for (geo, needle) in cases {
+        let path = sample(dir.path());
+        forge(&path, |m| {
+            let mut kv = m.file_metadata().key_value_metadata().unwrap().clone();
+            for k in &mut kv {
+                if k.key == "geo" {
+                    k.value = Some(geo.to_string());
+                }
+            }
+            let rows = m.file_metadata().num_rows();
+            with_file_metadata(m, rows, Some(kv))
+        });
+        assert_format_error(read(&path), &path, needle);
+    }
+}
+
+/// A `geo` bbox smaller than the data would make joins prune pairs that match: reading
+/// the partition that leaves it is an error, not a silently wrong join.
+#[test]
+fn a_bbox_that_contradicts_the_data_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sample(dir.path());
+    forge(&path, |m| {
+        let mut kv = m.file_metadata().key_value_metadata().unwrap().clone();
+        for k in &mut kv {
+            if k.key == "geo" {
+                let mut geo: serde_json::Value =
+                    serde_json::from_str(k.value.as_deref().unwrap()).unwrap();
+                geo["columns"]["geometry"]["bbox"] = serde_json::json!([0.0, 0.0, 10.0, 10.0]);
+                k.value = Some(geo.to_string());
+            }
+        }
+        let rows = m.file_metadata().num_rows();
+        with_file_metadata(m, rows, Some(kv))
+    });
+    assert_format_error(read(&path), &path, "outside the `geo` bbox");
+}
+
+/// Every truncation of the file (at 97 points) is an error naming it.
+#[test]
+fn truncated_geoparquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sample(dir.path());
+    let bytes = std::fs::read(&path).unwrap();
+    let target = dir.path().join("truncated.parquet");
+    for k in 0..97 {
+        let len = bytes.len() * k / 97;
+        std::fs::write(&target, &bytes[..len]).unwrap();
+        let outcome = std::panic::catch_unwind(|| read(&target));
+        match outcome {
+            Ok(Err(e)) => assert!(e.to_string().contains("truncated.parquet"), "{len}: {e}"),
+            Ok(Ok(f)) => panic!("a file truncated to {len} bytes read {} rows", f.len()),
+            Err(_) => panic!("a file truncated to {len} bytes panicked"),
+        }
+    }
+}
+
+#[test]
+fn hostile_geojson() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.geojson");
+    let point = r#"{"type": "Feature", "properties": {"n": 1}, "geometry": {"type": "Point", "coordinates": [1, 2]}}"#;
+    let deep = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+    let cases: Vec<(String, &str)> = vec![
+        (
+            format!(r#"{{"type": "FeatureCollection", "features": [{point}"#),
+            "not JSON",
+        ),
+        (
+            r#"{"type": "FeatureCollection", "features": {}}"#.into(),
+            "not an array",
+        ),
+        (
+            r#"{"type": "Topology"}"#.into(),
+            "expected a FeatureCollection",
+        ),
+        (
+            format!(
+                r#"{{"type": "FeatureCollection", "features": [{point}, {{"type": "Feature", "properties": {{}}, "geometry": {{"type": "Point", "coordinates": [1]}}}}]}}"#
+            ),
+            "record 1",
+        ),
+        (
+            format!(
+                r#"{{"type": "FeatureCollection", "features": [{point}, {{"type": "Feature", "properties": {{}}, "geometry": {{"type": "Polygon", "coordinates": "x"}}}}]}}"#
+            ),
+            "record 1",
+        ),
+        (
+            format!(
+                r#"{{"type": "FeatureCollection", "features": [{{"type": "Feature", "geometry": {{"type": "Point", "coordinates": {deep}}}}}]}}"#
+            ),
+            "not JSON",
+        ),
+        (
+            format!(
+                r#"{{"type": "FeatureCollection", "features": [{{"type": "Feature", "geometry": {{"type": "Point", "coordinates": [1e999, 0]}}}}]}}"#
+            ),
+            "bad.geojson",
+        ),
+    ];
+    for (text, needle) in cases {
+        std::fs::write(&path, &text).unwrap();
+        for rows_per_partition in [1, 100] {
+            let outcome = std::panic::catch_unwind(|| read_geojson(&path, rows_per_partition));
+            match outcome {
+                Ok(Err(e)) => assert!(e.to_string().contains(needle), "{e} lacks {needle:?}"),
+                Ok(Ok(f)) => panic!("{} rows read from {:.80}", f.len(), text),
+                Err(_) => panic!("panicked on {:.80}", text),
+            }
+        }
+    }
+    // Every truncation of a valid collection is an error.
+    let text = format!(r#"{{"type": "FeatureCollection", "features": [{point}, {point}]}}"#);
+    for len in 0..text.len() {
+        std::fs::write(&path, &text[..len]).unwrap();
+        assert!(read_geojson(&path, 1).is_err(), "{len}");
+    }
+}
