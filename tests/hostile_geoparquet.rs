@@ -353,9 +353,7 @@ fn hostile_geojson() {
             "not JSON",
         ),
         (
-            format!(
-                r#"{{"type": "FeatureCollection", "features": [{{"type": "Feature", "geometry": {{"type": "Point", "coordinates": [1e999, 0]}}}}]}}"#
-            ),
+            r#"{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [1e999, 0]}}]}"#.to_string(),
             "bad.geojson",
         ),
     ];

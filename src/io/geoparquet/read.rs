@@ -281,9 +281,9 @@ impl GeoMetadata {
                     .map(|a| a.iter().filter_map(Value::as_f64).collect())
                     .unwrap_or_default();
                 // 2D boxes only ([minx, miny, maxx, maxy]); a 3D box has 6 numbers.
-                let (x0, y0, x1, y1) = match v.as_slice() {
-                    &[a, b, c, d] => (a, b, c, d),
-                    &[a, b, _, d, e, _] => (a, b, d, e),
+                let (x0, y0, x1, y1) = match *v.as_slice() {
+                    [a, b, c, d] => (a, b, c, d),
+                    [a, b, _, d, e, _] => (a, b, d, e),
                     _ => return Err(bad(format!("the `geo` bbox {b} is not 4 or 6 numbers"))),
                 };
                 if !(x0 <= x1 && y0 <= y1) {

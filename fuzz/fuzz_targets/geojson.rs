@@ -1,0 +1,9 @@
+//! Fuzzes reading a GeoJSON document.
+#![no_main]
+
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    harness::geojson(data);
+});
