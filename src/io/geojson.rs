@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::crs::Crs;
 use crate::error::{Error, Result};
 use crate::io::atomic::AtomicFile;
+use crate::io::guard::guarded;
 use crate::io::source::{
     read_source, write_frame, PartitionMeta, PartitionSink, PartitionSource, SinkLayout,
 };
@@ -213,7 +214,7 @@ impl PartitionSource for GeoJsonSource {
             .collect()
     }
     fn read_partition(&self, k: usize) -> Result<Partition> {
-        self.read_features(k)
+        guarded(&self.path, &format!("partition {k}"), || self.read_features(k))
     }
 }
 

@@ -163,7 +163,9 @@ impl GeoParquetSource {
             .get(k)
             .ok_or_else(|| Error::Internal(format!("{}: no partition {k}", path.display())))?;
         let what = format!("row group {group}");
-        let batches = guarded(path, &what, || {
+        let first_row: u64 = self.slices[..k].iter().map(|s| s.2 as u64).sum();
+        // Pages and WKB are untrusted: decoded inside the guard.
+        let partition = guarded(path, &what, || {
             let file = File::open(path).map_err(|e| Error::io(path, e))?;
             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
                 file,
@@ -177,33 +179,29 @@ impl GeoParquetSource {
             .with_batch_size(len.max(1))
             .build()
             .map_err(parquet_error(path))?;
-            reader
-                .map(|batch| batch.map_err(|e| Error::format(path, None, format!("{what}: {e}"))))
-                .collect::<Result<Vec<RecordBatch>>>()
-        })?;
-        let delivered: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        if delivered != len {
-            return Err(Error::format(
-                path,
-                None,
-                format!(
-                    "{what} delivered {delivered} rows from row {start} where its metadata promises {len}"
-                ),
-            ));
-        }
-        let mut converted = Vec::with_capacity(batches.len());
-        for batch in batches {
-            let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-            if columns[self.geometry_column].data_type() != &DataType::Binary {
-                columns[self.geometry_column] =
-                    arrow_cast::cast(&columns[self.geometry_column], &DataType::Binary)?;
+            let mut batches = Vec::new();
+            for batch in reader {
+                let batch = batch.map_err(|e| Error::format(path, None, format!("{what}: {e}")))?;
+                let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+                if columns[self.geometry_column].data_type() != &DataType::Binary {
+                    columns[self.geometry_column] =
+                        arrow_cast::cast(&columns[self.geometry_column], &DataType::Binary)?;
+                }
+                batches.push(RecordBatch::try_new(self.schema.clone(), columns)?);
             }
-            converted.push(RecordBatch::try_new(self.schema.clone(), columns)?);
-        }
-        let batch = arrow_select::concat::concat_batches(&self.schema, &converted)?;
-        let first_row: u64 = self.slices[..k].iter().map(|s| s.2 as u64).sum();
-        let partition =
-            Partition::new(batch, self.geometry_column, first_row).map_err(|e| e.in_file(path))?;
+            let delivered: usize = batches.iter().map(RecordBatch::num_rows).sum();
+            if delivered != len {
+                return Err(Error::format(
+                    path,
+                    None,
+                    format!(
+                        "{what} delivered {delivered} rows from row {start} where its metadata promises {len}"
+                    ),
+                ));
+            }
+            let batch = arrow_select::concat::concat_batches(&self.schema, &batches)?;
+            Partition::new(batch, self.geometry_column, first_row).map_err(|e| e.in_file(path))
+        })?;
         // Plans pruned partition pairs with the declared bbox: data outside it would make
         // joins silently miss pairs.
         if let (Some(declared), Some(actual)) = (self.bbox, partition.bounds()) {
