@@ -6,6 +6,7 @@
 //! source in parallel ([`read_source`]).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow_schema::SchemaRef;
 use geo::Rect;
@@ -109,16 +110,27 @@ pub(crate) fn write_frame(frame: &GeoFrame, mut sink: impl PartitionSink + 'stat
 /// partition, not a crash.
 pub fn read_source(source: &dyn PartitionSource) -> Result<GeoFrame> {
     let count = source.partitions().len();
+    // Once a partition fails, later ones are not started: their errors could not be the
+    // first in order, and a hostile file may make every partition slow to fail.
+    let first_failure = AtomicUsize::new(usize::MAX);
     let partitions = (0..count)
         .into_par_iter()
         .map(|k| {
-            catch_unwind(AssertUnwindSafe(|| source.read_partition(k))).unwrap_or_else(|panic| {
-                Err(Error::Internal(format!(
-                    "{}, partition {k}: the reader panicked: {}",
-                    source.describe(),
-                    panic_message(panic.as_ref())
-                )))
-            })
+            if k > first_failure.load(Ordering::Relaxed) {
+                return Err(Error::Internal("not read: an earlier partition failed".into()));
+            }
+            let read = catch_unwind(AssertUnwindSafe(|| source.read_partition(k)))
+                .unwrap_or_else(|panic| {
+                    Err(Error::Internal(format!(
+                        "{}, partition {k}: the reader panicked: {}",
+                        source.describe(),
+                        panic_message(panic.as_ref())
+                    )))
+                });
+            if read.is_err() {
+                first_failure.fetch_min(k, Ordering::Relaxed);
+            }
+            read
         })
         .collect_in_order()?;
     let partitions = partitions.into_iter().filter(|p| !p.is_empty()).collect();
