@@ -214,7 +214,9 @@ impl PartitionSource for GeoJsonSource {
             .collect()
     }
     fn read_partition(&self, k: usize) -> Result<Partition> {
-        guarded(&self.path, &format!("partition {k}"), || self.read_features(k))
+        guarded(&self.path, &format!("partition {k}"), || {
+            self.read_features(k)
+        })
     }
 }
 

@@ -117,16 +117,19 @@ pub fn read_source(source: &dyn PartitionSource) -> Result<GeoFrame> {
         .into_par_iter()
         .map(|k| {
             if k > first_failure.load(Ordering::Relaxed) {
-                return Err(Error::Internal("not read: an earlier partition failed".into()));
+                return Err(Error::Internal(
+                    "not read: an earlier partition failed".into(),
+                ));
             }
-            let read = catch_unwind(AssertUnwindSafe(|| source.read_partition(k)))
-                .unwrap_or_else(|panic| {
+            let read = catch_unwind(AssertUnwindSafe(|| source.read_partition(k))).unwrap_or_else(
+                |panic| {
                     Err(Error::Internal(format!(
                         "{}, partition {k}: the reader panicked: {}",
                         source.describe(),
                         panic_message(panic.as_ref())
                     )))
-                });
+                },
+            );
             if read.is_err() {
                 first_failure.fetch_min(k, Ordering::Relaxed);
             }
