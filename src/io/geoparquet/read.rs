@@ -130,7 +130,7 @@ impl GeoParquetSource {
                 path,
                 None,
                 format!(
-                    "the footer claims {} rows, far more than a file of {file_len} bytes holds",
+                    "the footer claims {} rows, {partitions} partitions of {rows_per_partition} rows: more than a file of {file_len} bytes can hold (forged counts, or rows_per_partition too small)",
                     row_groups.iter().sum::<u64>()
                 ),
             ));
@@ -205,10 +205,12 @@ impl GeoParquetSource {
         // Plans pruned partition pairs with the declared bbox: data outside it would make
         // joins silently miss pairs.
         if let (Some(declared), Some(actual)) = (self.bbox, partition.bounds()) {
-            let inside = declared.min().x <= actual.min().x
-                && declared.min().y <= actual.min().y
-                && declared.max().x >= actual.max().x
-                && declared.max().y >= actual.max().y;
+            // Writers that round the bbox's decimals are allowed a hair of slack.
+            let slack = |v: f64| 1e-9 * (v.abs() + 1.0);
+            let inside = declared.min().x - slack(declared.min().x) <= actual.min().x
+                && declared.min().y - slack(declared.min().y) <= actual.min().y
+                && declared.max().x + slack(declared.max().x) >= actual.max().x
+                && declared.max().y + slack(declared.max().y) >= actual.max().y;
             if !inside {
                 return Err(Error::format(
                     path,
@@ -324,10 +326,11 @@ fn check_footer(path: &Path, metadata: &ParquetMetaData, file_len: u64) -> Resul
                     "row group {g}, column {name}: bytes {start}..+{size} are not inside the file ({file_len} bytes)"
                 )));
             }
-            // Flat columns hold one value (or null) per row; nested ones at least one.
+            // A flat column holds at most one value per row (writers count nulls, or may
+            // not); more values than rows means the row count was forged smaller.
             let values = column.num_values();
             let flat = column.column_descr().max_rep_level() == 0;
-            let fits = u64::try_from(values).is_ok_and(|v| if flat { v == n } else { v >= n });
+            let fits = u64::try_from(values).is_ok_and(|v| !flat || v <= n);
             if !fits {
                 return Err(bad(format!(
                     "row group {g}, column {name}: {values} values for {n} rows"

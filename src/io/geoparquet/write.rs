@@ -206,11 +206,15 @@ impl PartitionSink for GeoParquetSink {
             .map_err(parquet_error(&path))?;
         open.next_row_group += partitions.len();
         if open.send.send(encoded).is_err() {
-            // The appender stopped on an error: finish reports it.
-            return Err(Error::Internal(format!(
-                "{}: the GeoParquet appender stopped early",
-                path.display()
-            )));
+            // The appender stopped on an error: report that error.
+            let stopped = self.open.take().map(|o| o.appender.join());
+            return Err(match stopped {
+                Some(Ok(Err(e))) => parquet_error(&path)(e),
+                _ => Error::Internal(format!(
+                    "{}: the GeoParquet appender stopped early",
+                    path.display()
+                )),
+            });
         }
         Ok(())
     }
