@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, files written by geoframe read back by GeoPandas,
-# then every Rust test and doc example.
+# The whole test suite: formatting, lints, the library without default features, files
+# written by geoframe read back by GeoPandas, then every Rust test and doc example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GEOFRAME_NEED_PYTHON=1
@@ -8,6 +8,8 @@ source scripts/setup.sh
 
 cargo fmt --check
 cargo clippy --release --all-targets -- -D warnings
+# The library alone, without the CLI, progress bars or the point generator.
+cargo build --release --quiet --lib --no-default-features
 
 # Interoperability: GeoPandas (pyogrio, pyarrow) opens what geoframe writes.
 venv=target/interop-venv
