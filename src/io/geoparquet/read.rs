@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::{parquet_error, GeoParquetOptions};
 use crate::crs::Crs;
 use crate::error::{Error, Result};
-use crate::io::guard::guarded;
+use crate::io::guard::{guarded, BoundedFile};
 use crate::io::source::{read_source, PartitionMeta, PartitionSource};
 use crate::partition::Partition;
 use crate::{geometry, GeoFrame};
@@ -41,6 +41,8 @@ pub struct GeoParquetSource {
     slices: Vec<(usize, usize, usize)>,
     /// The checked footer and Arrow schema, parsed once for every partition read.
     reader_metadata: ArrowReaderMetadata,
+    /// The file's length when opened: no read goes past it.
+    file_len: u64,
 }
 
 impl PartitionSource for GeoParquetSource {
@@ -87,6 +89,7 @@ impl GeoParquetSource {
         }
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let file = BoundedFile::new(file, file_len);
         let metadata = guarded(path, "footer", || {
             ParquetMetaDataReader::new()
                 .parse_and_finish(&file)
@@ -152,6 +155,7 @@ impl GeoParquetSource {
             bbox: geo.bbox,
             slices,
             reader_metadata,
+            file_len,
         })
     }
 
@@ -168,7 +172,7 @@ impl GeoParquetSource {
         let partition = guarded(path, &what, || {
             let file = File::open(path).map_err(|e| Error::io(path, e))?;
             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-                file,
+                BoundedFile::new(file, self.file_len),
                 self.reader_metadata.clone(),
             )
             .with_row_groups(vec![group])
