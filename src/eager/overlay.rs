@@ -6,9 +6,8 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch};
 use geo::orient::Direction;
 use geo::{BooleanOps, Geometry, MultiPolygon, Orient};
-use rayon::prelude::*;
 
-use crate::error::{CollectInOrder, Error, Result};
+use crate::error::{Error, Result};
 use crate::join::{How, Predicate};
 use crate::{geometry, GeoFrame};
 
@@ -54,42 +53,36 @@ pub fn overlay_intersection(left: &GeoFrame, right: &GeoFrame) -> Result<GeoFram
     let schema = joined.schema().clone();
     let gcol = joined.geometry_column_index();
     let right_index = schema.index_of("index_right")?;
-    let offsets = joined.partition_offsets();
-    let batches = joined
-        .partitions()
-        .par_iter()
-        .zip(offsets)
-        .map(|(p, first)| {
-            let rights = p
-                .batch()
-                .column(right_index)
-                .as_any()
-                .downcast_ref::<Int64Array>()
-                .ok_or_else(|| Error::Internal("index_right is not Int64".into()))?
-                .clone();
-            let mut keep = Vec::new();
-            let mut pieces = Vec::new();
-            for (i, g) in p.geometries(first)?.into_iter().enumerate() {
-                let Some(g) = g else { continue };
-                let a = polygonal(&g).ok_or_else(|| not_polygonal(first + i as u64, &g, "left"))?;
-                let Some(Some(b)) = right_polygons.get(rights.value(i) as usize) else {
-                    continue;
-                };
-                let piece = a.intersection(b);
-                if geo::Area::unsigned_area(&piece) > 0.0 {
-                    keep.push(i as u64);
-                    pieces.push(Some(Geometry::from(piece)));
-                }
+    let batches = joined.map_partitions(|p, first| {
+        let rights = p
+            .batch()
+            .column(right_index)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or_else(|| Error::Internal("index_right is not Int64".into()))?
+            .clone();
+        let mut keep = Vec::new();
+        let mut pieces = Vec::new();
+        for (i, g) in p.geometries(first)?.into_iter().enumerate() {
+            let Some(g) = g else { continue };
+            let a = polygonal(&g).ok_or_else(|| not_polygonal(first + i as u64, &g, "left"))?;
+            let Some(Some(b)) = right_polygons.get(rights.value(i) as usize) else {
+                continue;
+            };
+            let piece = a.intersection(b);
+            if geo::Area::unsigned_area(&piece) > 0.0 {
+                keep.push(i as u64);
+                pieces.push(Some(Geometry::from(piece)));
             }
-            let taken = arrow_select::take::take_record_batch(
-                p.batch(),
-                &arrow_array::UInt64Array::from(keep),
-            )?;
-            let mut columns: Vec<ArrayRef> = taken.columns().to_vec();
-            columns[gcol] = Arc::new(geometry::encode_array(pieces.iter().map(Option::as_ref)));
-            Ok(RecordBatch::try_new(schema.clone(), columns)?)
-        })
-        .collect_in_order()?;
+        }
+        let taken = arrow_select::take::take_record_batch(
+            p.batch(),
+            &arrow_array::UInt64Array::from(keep),
+        )?;
+        let mut columns: Vec<ArrayRef> = taken.columns().to_vec();
+        columns[gcol] = Arc::new(geometry::encode_array(pieces.iter().map(Option::as_ref)));
+        Ok(RecordBatch::try_new(schema.clone(), columns)?)
+    })?;
     // Bounds are computed once, by `from_record_batches`.
     let batches: Vec<RecordBatch> = batches.into_iter().filter(|b| b.num_rows() > 0).collect();
     let name = joined.geometry_column().to_string();
