@@ -143,6 +143,98 @@ fn an_absurd_row_count_is_refused_before_allocating() {
     assert!(matches!(err, Error::Format { .. }), "{err:?}");
 }
 
+/// Zigzag varint, as Thrift's compact protocol writes an i32.
+fn compact_i32(value: i32) -> Vec<u8> {
+    let mut v = ((value << 1) ^ (value >> 31)) as u32;
+    let mut out = Vec::new();
+    while v >= 0x80 {
+        out.push((v as u8 & 0x7f) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+    out
+}
+
+/// The file's last column chunk (row group, column, first byte): only the footer follows
+/// it, so the one offset that moves when its first page header grows is its own size.
+fn last_chunk(metadata: &ParquetMetaData) -> (usize, usize, usize) {
+    let g = metadata.num_row_groups() - 1;
+    let (c, start) = metadata
+        .row_group(g)
+        .columns()
+        .iter()
+        .map(|column| column.byte_range().0 as usize)
+        .enumerate()
+        .max_by_key(|&(_, start)| start)
+        .unwrap();
+    (g, c, start)
+}
+
+/// Where a page header's uncompressed size (field 2, after the i32 field 1) is written in
+/// `bytes`, from the header's first byte: the varint's range and its value.
+fn uncompressed_size_field(bytes: &[u8], header: usize) -> (std::ops::Range<usize>, i32) {
+    let varint_end = |at: usize| at + bytes[at..].iter().position(|b| b & 0x80 == 0).unwrap() + 1;
+    assert_eq!(bytes[header], 0x15, "field 1 is an i32");
+    let field_2 = varint_end(header + 1);
+    assert_eq!(bytes[field_2], 0x15, "field 2 is an i32");
+    let range = field_2 + 1..varint_end(field_2 + 1);
+    let zigzag = bytes[range.clone()]
+        .iter()
+        .rev()
+        .fold(0u32, |v, b| (v << 7) | u32::from(b & 0x7f));
+    let value = (zigzag >> 1) as i32 ^ -((zigzag & 1) as i32);
+    (range, value)
+}
+
+/// Rewrites the first page header of the file's last column chunk to claim `claimed`
+/// bytes uncompressed (`None`: the size it has), and that chunk's compressed size to match.
+fn forge_last_page_header(path: &Path, claimed: Option<i32>) {
+    let metadata = footer(path);
+    let (g, c, start) = last_chunk(&metadata);
+    let mut bytes = std::fs::read(path).unwrap();
+    let (range, old) = uncompressed_size_field(&bytes, start);
+    let new = compact_i32(claimed.unwrap_or(old));
+    let delta = new.len() as i64 - range.len() as i64;
+    bytes.splice(range, new);
+    let footer_len =
+        u32::from_le_bytes(bytes[bytes.len() - 8..bytes.len() - 4].try_into().unwrap());
+    bytes.truncate(bytes.len() - 8 - footer_len as usize);
+    let mut builder = metadata.into_builder();
+    let mut groups = builder.take_row_groups();
+    let mut columns = groups[g].columns().to_vec();
+    columns[c] = columns[c]
+        .clone()
+        .into_builder()
+        .set_total_compressed_size(columns[c].compressed_size() + delta)
+        .build()
+        .unwrap();
+    groups[g] = groups[g]
+        .clone()
+        .into_builder()
+        .set_column_metadata(columns)
+        .build()
+        .unwrap();
+    let metadata = builder.set_row_groups(groups).build();
+    ParquetMetaDataWriter::new(&mut bytes, &metadata)
+        .finish()
+        .unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn a_page_claiming_more_than_its_codec_can_produce_is_refused_before_decoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sample(dir.path());
+    // Rewritten with the size it had, the file still reads: the forging keeps it valid.
+    forge_last_page_header(&path, None);
+    assert_eq!(read(&path).unwrap().len(), 243);
+    // 2 GB claimed by a page of a few hundred bytes: parquet 59.3 would reserve it all.
+    let path = sample(dir.path());
+    forge_last_page_header(&path, Some(2_000_000_000));
+    assert_format_error(read(&path), &path, "claims 2000000000 bytes uncompressed");
+    assert_format_error(read(&path), &path, "row group 2, column");
+}
+
 #[test]
 fn column_byte_ranges_outside_the_file_are_errors() {
     let dir = tempfile::tempdir().unwrap();

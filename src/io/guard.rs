@@ -10,7 +10,10 @@
 //!   not be negative": a negative `total_compressed_size` or page offset in the footer
 //!   (geoframe checks these itself first, see `geoparquet::read`).
 //!
-//! And one that is slow rather than a panic: parquet 59.3's Thrift decoder skipping a page
+//! And two that are not panics. parquet 59.3's `decode_page` (`serialized_reader.rs:447`)
+//! reserves the uncompressed size a page header claims before decompressing (2 GB for a
+//! forged header): `geoparquet::pages` reads every page header first and refuses sizes the
+//! codec cannot produce. And parquet 59.3's Thrift decoder skipping a page
 //! header field with a forged element count keeps reading at the end of the file, one
 //! system call per element (100 s for a 28 KB file found by fuzzing). [`BoundedFile`]
 //! makes every read after the end of the file an error.

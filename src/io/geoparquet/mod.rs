@@ -1,6 +1,7 @@
 //! GeoParquet 1.1: WKB geometry columns described by the `geo` file metadata (encoding,
 //! geometry types, bbox, CRS as PROJJSON). Reading in `read`, writing in `write`.
 
+mod pages;
 mod read;
 mod write;
 

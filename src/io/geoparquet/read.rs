@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Schema, SchemaRef};
@@ -12,7 +12,7 @@ use parquet::arrow::arrow_reader::{
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use serde_json::Value;
 
-use super::{parquet_error, GeoParquetOptions};
+use super::{pages, parquet_error, GeoParquetOptions};
 use crate::crs::Crs;
 use crate::error::{Error, Result};
 use crate::io::guard::{guarded, BoundedFile};
@@ -43,6 +43,8 @@ pub struct GeoParquetSource {
     reader_metadata: ArrowReaderMetadata,
     /// The file's length when opened: no read goes past it.
     file_len: u64,
+    /// Set once a row group's page headers have passed [`pages::check_column_chunk`].
+    pages_checked: Vec<OnceLock<()>>,
 }
 
 impl PartitionSource for GeoParquetSource {
@@ -154,9 +156,32 @@ impl GeoParquetSource {
             crs: geo.crs,
             bbox: geo.bbox,
             slices,
+            pages_checked: (0..row_groups.len()).map(|_| OnceLock::new()).collect(),
             reader_metadata,
             file_len,
         })
+    }
+
+    /// Walks row group `group`'s page headers once, before parquet decodes any of them.
+    fn check_pages(&self, file: &BoundedFile, group: usize) -> Result<()> {
+        if self.pages_checked[group].get().is_some() {
+            return Ok(());
+        }
+        let metadata = self.reader_metadata.metadata().row_group(group);
+        for column in metadata.columns() {
+            pages::check_column_chunk(file, column).map_err(|message| {
+                Error::format(
+                    &self.path,
+                    None,
+                    format!(
+                        "row group {group}, column {}: {message}",
+                        column.column_path().string()
+                    ),
+                )
+            })?;
+        }
+        let _ = self.pages_checked[group].set(());
+        Ok(())
     }
 
     fn read_slice(&self, k: usize) -> Result<Partition> {
@@ -171,8 +196,10 @@ impl GeoParquetSource {
         // Pages and WKB are untrusted: decoded inside the guard.
         let partition = guarded(path, &what, || {
             let file = File::open(path).map_err(|e| Error::io(path, e))?;
+            let file = BoundedFile::new(file, self.file_len);
+            self.check_pages(&file, group)?;
             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-                BoundedFile::new(file, self.file_len),
+                file,
                 self.reader_metadata.clone(),
             )
             .with_row_groups(vec![group])
