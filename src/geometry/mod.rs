@@ -16,6 +16,9 @@ use geo_traits::to_geo::ToGeoGeometry;
 
 use crate::error::{Error, Result};
 
+mod envelope;
+pub use envelope::wkb_envelope;
+
 /// The Arrow extension name of the geometry column.
 pub const WKB_EXTENSION: &str = "geoarrow.wkb";
 

@@ -16,7 +16,9 @@ mod source;
 
 pub use self::geojson::{read_geojson, write_geojson, GeoJsonSink, GeoJsonSource};
 pub use self::geoparquet::{
-    read_geoparquet, write_geoparquet, GeoParquetOptions, GeoParquetSink, GeoParquetSource,
+    read_geoparquet, read_geoparquet_bbox, write_geoparquet, write_geoparquet_with,
+    GeoParquetOptions, GeoParquetSink, GeoParquetSource, GeoParquetWriteOptions,
+    ParquetCompression,
 };
 pub use self::shapefile::{
     read_shapefile, write_shapefile, ShapefileOptions, ShapefileSink, ShapefileSource,

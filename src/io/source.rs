@@ -9,7 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow_schema::SchemaRef;
-use geo::Rect;
+use geo::{Intersects, Rect};
 use rayon::prelude::*;
 
 use crate::error::{panic_message, CollectInOrder, Error, Result};
@@ -143,6 +143,58 @@ pub fn read_source(source: &dyn PartitionSource) -> Result<GeoFrame> {
         source.crs().cloned(),
         partitions,
     ))
+}
+
+/// Reads the rows of `source` whose bounding box meets `rect`: partitions whose bounds
+/// miss it are not read, the others are read in parallel and filtered
+/// ([`Partition::filter_bbox`]).
+pub(crate) fn read_source_bbox(source: &dyn PartitionSource, rect: Rect) -> Result<GeoFrame> {
+    let kept: Vec<usize> = source
+        .partitions()
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.rows > 0 && p.bounds.is_some_and(|b| b.intersects(&rect)))
+        .map(|(k, _)| k)
+        .collect();
+    read_source(&BoxFiltered {
+        inner: source,
+        kept,
+        rect,
+    })
+}
+
+/// Some of a source's partitions, each filtered to a box: row counts are the unfiltered
+/// ones, so this source is only read whole by [`read_source`], never planned.
+struct BoxFiltered<'a> {
+    inner: &'a dyn PartitionSource,
+    kept: Vec<usize>,
+    rect: Rect,
+}
+
+impl PartitionSource for BoxFiltered<'_> {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    fn schema(&self) -> &SchemaRef {
+        self.inner.schema()
+    }
+    fn geometry_column(&self) -> usize {
+        self.inner.geometry_column()
+    }
+    fn crs(&self) -> Option<&Crs> {
+        self.inner.crs()
+    }
+    fn partitions(&self) -> Vec<PartitionMeta> {
+        let all = self.inner.partitions();
+        self.kept.iter().map(|&k| all[k]).collect()
+    }
+    fn read_partition(&self, k: usize) -> Result<Partition> {
+        let inner = *self
+            .kept
+            .get(k)
+            .ok_or_else(|| Error::Internal(format!("no partition {k}")))?;
+        self.inner.read_partition(inner)?.filter_bbox(self.rect)
+    }
 }
 
 /// A frame already in memory, as a source: its partitions are handed over as they are.

@@ -202,6 +202,17 @@ impl Compiler {
                     })
                     .collect()
             }
+            Node::FilterBbox { input, rect, kept } => {
+                let inputs = self.emit(input);
+                kept.iter()
+                    .enumerate()
+                    .map(|(k, &i)| {
+                        let kind = TaskKind::FilterBbox { rect: *rect };
+                        self.graph
+                            .push(kind, Some(k), Some(input.parts[i].rows), vec![inputs[i]])
+                    })
+                    .collect()
+            }
             Node::Shuffle {
                 input,
                 method,

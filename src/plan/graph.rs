@@ -62,6 +62,11 @@ pub enum TaskKind {
         /// First row of the partition, for error messages.
         first_row: u64,
     },
+    /// Keep the rows of a partition whose bounding box meets a box.
+    FilterBbox {
+        /// The box.
+        rect: geo::Rect,
+    },
     /// Count the rows of a partition, or the pairs of a join pair task.
     CountRows,
     /// Add up counts.
@@ -155,6 +160,7 @@ impl TaskKind {
                 crate::ops::ColumnOp::Relate { .. } => "relate",
             },
             TaskKind::Clip { .. } => "clip",
+            TaskKind::FilterBbox { .. } => "filter-bbox",
             TaskKind::CountRows => "count",
             TaskKind::SumCounts => "sum",
             TaskKind::ShuffleKeys { .. } => "shuffle-keys",

@@ -219,6 +219,32 @@ impl LazyFrame {
         }))
     }
 
+    /// Keeps the rows whose geometry's bounding box meets `rect` (as GeoPandas'
+    /// `read_parquet(bbox=...)`; geometries are kept whole, see [`LazyFrame::clip`] to cut
+    /// them). Partitions whose bounds miss `rect` get no task and are never read: on a
+    /// GeoParquet scan with a `bbox` covering column, those are the row groups whose
+    /// covering statistics miss it.
+    ///
+    /// ```
+    /// use geoframe::io::ShapefileOptions;
+    /// use geoframe::plan::{scan_shapefile, ExecuteOptions};
+    /// let counties = scan_shapefile("data/us_counties/us_counties.shp", &ShapefileOptions { rows_per_partition: 200, ..Default::default() })?;
+    /// let colorado = geo::Rect::new((-109.05, 36.99), (-102.04, 41.0));
+    /// let near = counties.filter_bbox(colorado);
+    /// println!("{}", near.explain());
+    /// let frame = near.collect(&ExecuteOptions::default())?;
+    /// assert!(frame.len() > 64 && frame.len() < 200);
+    /// # Ok::<(), geoframe::Error>(())
+    /// ```
+    pub fn filter_bbox(&self, rect: geo::Rect) -> LazyFrame {
+        let kept = prune::clip_partitions(&self.parts, Some(rect));
+        LazyFrame::from_node(Node::FilterBbox {
+            input: self.clone(),
+            rect,
+            kept,
+        })
+    }
+
     /// Nearest-neighbour join with `right` (see [`GeoFrame::sjoin_nearest`]). For each
     /// left partition, the right partitions that may hold a nearest row are fixed now:
     /// those whose bounds lie no farther than the nearest partition's farthest point (and

@@ -44,6 +44,12 @@ pub(crate) enum Node {
         /// The input partitions whose bounds meet the mask's box, in order.
         kept: Vec<usize>,
     },
+    FilterBbox {
+        input: LazyFrame,
+        rect: geo::Rect,
+        /// The input partitions whose bounds meet `rect`, in order.
+        kept: Vec<usize>,
+    },
     Shuffle {
         input: LazyFrame,
         method: ShuffleMethod,
@@ -175,7 +181,7 @@ impl LazyFrame {
                 input.crs.clone(),
                 input.parts.to_vec(),
             ),
-            Node::Clip { input, kept, .. } => (
+            Node::Clip { input, kept, .. } | Node::FilterBbox { input, kept, .. } => (
                 input.schema.clone(),
                 input.geometry_column,
                 input.crs.clone(),
@@ -235,7 +241,10 @@ impl LazyFrame {
             | Node::ToCrs { input, .. }
             | Node::MapGeometry { input, .. }
             | Node::AddColumn { input, .. } => input.has_known_rows(),
-            Node::Join { .. } | Node::Nearest { .. } | Node::Clip { .. } => false,
+            Node::Join { .. }
+            | Node::Nearest { .. }
+            | Node::Clip { .. }
+            | Node::FilterBbox { .. } => false,
         }
     }
 
@@ -294,6 +303,12 @@ impl LazyFrame {
                 kept.len(),
                 input.parts.len()
             ),
+            Node::FilterBbox { input, rect, kept } => format!(
+                "FilterBbox {:?}: {} of {} partitions meet the box",
+                (rect.min().x, rect.min().y, rect.max().x, rect.max().y),
+                kept.len(),
+                input.parts.len()
+            ),
             Node::Shuffle { method, sizes, .. } => {
                 format!("SpatialShuffle {method:?}: {} partitions", sizes.len())
             }
@@ -345,6 +360,7 @@ impl LazyFrame {
             | Node::MapGeometry { input, .. }
             | Node::AddColumn { input, .. }
             | Node::Clip { input, .. }
+            | Node::FilterBbox { input, .. }
             | Node::Shuffle { input, .. } => vec![input],
             Node::Nearest { left, right, .. } => vec![left, right],
             Node::Join {

@@ -82,6 +82,9 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
             let mask = clip::mask_polygons(&geometry::from_wkb(mask, 0)?)?;
             Value::Partition(clip::clip_partition(p, *first_row, &mask)?)
         }
+        TaskKind::FilterBbox { rect } => {
+            Value::Partition(partition(task, &inputs[0])?.filter_bbox(*rect)?)
+        }
         TaskKind::CountRows => Value::Count(match inputs[0].as_ref() {
             Value::Pairs(pairs) => pairs.len() as u64,
             _ => partition(task, &inputs[0])?.len() as u64,

@@ -9,14 +9,16 @@ use arrow_schema::{DataType, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
+use parquet::arrow::ProjectionMask;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use serde_json::Value;
 
+use super::covering::Covering;
 use super::{pages, parquet_error, GeoParquetOptions};
 use crate::crs::Crs;
 use crate::error::{Error, Result};
 use crate::io::guard::{guarded, BoundedFile};
-use crate::io::source::{read_source, PartitionMeta, PartitionSource};
+use crate::io::source::{read_source, read_source_bbox, PartitionMeta, PartitionSource};
 use crate::partition::Partition;
 use crate::{geometry, GeoFrame};
 
@@ -26,17 +28,48 @@ pub fn read_geoparquet(path: impl AsRef<Path>, options: &GeoParquetOptions) -> R
     read_source(&GeoParquetSource::open(path, options)?)
 }
 
+/// Reads the rows of a GeoParquet file whose bounding box meets `rect` (as GeoPandas'
+/// `read_parquet(bbox=...)`). Row groups whose `bbox` covering statistics miss `rect` are
+/// not read at all; files without a covering are read whole and filtered.
+///
+/// ```
+/// # fn main() -> geoframe::Result<()> {
+/// use geoframe::io::{read_geoparquet_bbox, write_geoparquet, read_shapefile, ShapefileOptions, GeoParquetOptions};
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("cities.parquet");
+/// let cities = read_shapefile("data/naturalearth_cities/naturalearth_cities.shp", &ShapefileOptions::default())?;
+/// write_geoparquet(&cities, &path)?;
+/// let europe = geo::Rect::new((-10.0, 35.0), (30.0, 60.0));
+/// let read = read_geoparquet_bbox(&path, europe, &GeoParquetOptions::default())?;
+/// assert!(read.len() > 10 && read.len() < cities.len());
+/// # Ok(()) }
+/// ```
+pub fn read_geoparquet_bbox(
+    path: impl AsRef<Path>,
+    rect: geo::Rect,
+    options: &GeoParquetOptions,
+) -> Result<GeoFrame> {
+    read_source_bbox(&GeoParquetSource::open(path, options)?, rect)
+}
+
 /// An open GeoParquet file (WKB encoding) as a [`PartitionSource`]: each partition is a
 /// slice of at most `rows_per_partition` rows of one row group. The primary geometry
 /// column and the CRS come from the `geo` metadata; a missing `crs` key means OGC:CRS84
-/// (read as EPSG:4326, longitude first), an explicit `null` means no CRS. Partition bounds
-/// are the file's `bbox` until the partitions are read.
+/// (longitude, latitude on WGS 84), an explicit `null` means no CRS. A partition's bounds
+/// are its row group's box from the `bbox` covering column's statistics, else the file's
+/// `bbox`, until the partitions are read. The covering column itself is not read (see
+/// `covering.rs`: it would go stale).
 pub struct GeoParquetSource {
     path: std::path::PathBuf,
     schema: SchemaRef,
     geometry_column: usize,
     crs: Option<Crs>,
+    /// The `geo` bbox, and each row group's box from the covering statistics: the
+    /// geometries must lie in both.
     bbox: Option<geo::Rect>,
+    group_boxes: Vec<Option<geo::Rect>>,
+    /// The columns read: all but the covering.
+    projection: ProjectionMask,
     /// (row group, first row in it, rows) of each partition.
     slices: Vec<(usize, usize, usize)>,
     /// The checked footer and Arrow schema, parsed once for every partition read.
@@ -61,13 +94,12 @@ impl PartitionSource for GeoParquetSource {
         self.crs.as_ref()
     }
     fn partitions(&self) -> Vec<PartitionMeta> {
-        // Without a bbox in the metadata, a partition could be anywhere.
-        let bounds = Some(self.bbox.unwrap_or_else(geometry::everywhere));
         self.slices
             .iter()
-            .map(|&(_, _, rows)| PartitionMeta {
+            .map(|&(group, _, rows)| PartitionMeta {
                 rows: rows as u64,
-                bounds,
+                // Without a box in the metadata, a partition could be anywhere.
+                bounds: Some(self.declared_bounds(group)),
             })
             .collect()
     }
@@ -110,7 +142,24 @@ impl GeoParquetSource {
             .and_then(|k| k.value.clone())
             .ok_or_else(|| Error::format(path, None, "no `geo` metadata: not a GeoParquet file"))?;
         let geo = GeoMetadata::parse(path, &geo)?;
-        let arrow_schema = reader_metadata.schema().clone();
+        let covering = Covering::find(
+            path,
+            &geo.column_metadata,
+            metadata.file_metadata().schema_descr(),
+        )?;
+        let full_schema = reader_metadata.schema().clone();
+        let kept: Vec<usize> = (0..full_schema.fields().len())
+            .filter(|&i| {
+                covering
+                    .as_ref()
+                    .is_none_or(|c| full_schema.field(i).name() != &c.column)
+            })
+            .collect();
+        let projection = ProjectionMask::roots(
+            metadata.file_metadata().schema_descr(),
+            kept.iter().copied(),
+        );
+        let arrow_schema = full_schema.project(&kept)?;
         let geometry_column = arrow_schema.index_of(&geo.primary).map_err(|_| {
             Error::format(
                 path,
@@ -121,6 +170,11 @@ impl GeoParquetSource {
                 ),
             )
         })?;
+        let group_boxes = metadata
+            .row_groups()
+            .iter()
+            .map(|group| covering.as_ref().and_then(|c| c.row_group_box(group)))
+            .collect();
         let mut fields: Vec<arrow_schema::FieldRef> =
             arrow_schema.fields().iter().cloned().collect();
         fields[geometry_column] = Arc::new(geometry::geometry_field(&geo.primary));
@@ -155,6 +209,8 @@ impl GeoParquetSource {
             geometry_column,
             crs: geo.crs,
             bbox: geo.bbox,
+            group_boxes,
+            projection,
             slices,
             pages_checked: (0..row_groups.len()).map(|_| OnceLock::new()).collect(),
             reader_metadata,
@@ -203,6 +259,7 @@ impl GeoParquetSource {
                 self.reader_metadata.clone(),
             )
             .with_row_groups(vec![group])
+            .with_projection(self.projection.clone())
             .with_row_selection(RowSelection::from(vec![
                 RowSelector::skip(start),
                 RowSelector::select(len),
@@ -233,33 +290,61 @@ impl GeoParquetSource {
             let batch = arrow_select::concat::concat_batches(&self.schema, &batches)?;
             Partition::new(batch, self.geometry_column, first_row).map_err(|e| e.in_file(path))
         })?;
-        // Plans pruned partition pairs with the declared bbox: data outside it would make
-        // joins silently miss pairs.
-        if let (Some(declared), Some(actual)) = (self.bbox, partition.bounds()) {
-            // Writers that round the bbox's decimals are allowed a hair of slack.
-            let slack = |v: f64| 1e-9 * (v.abs() + 1.0);
-            let inside = declared.min().x - slack(declared.min().x) <= actual.min().x
-                && declared.min().y - slack(declared.min().y) <= actual.min().y
-                && declared.max().x + slack(declared.max().x) >= actual.max().x
-                && declared.max().y + slack(declared.max().y) >= actual.max().y;
-            if !inside {
-                return Err(Error::format(
-                    path,
-                    None,
-                    format!(
-                        "{what}: geometries reach {:?}, outside the `geo` bbox {:?}",
-                        actual, declared
-                    ),
-                ));
+        // Plans pruned partition pairs with the declared boxes: data outside them would
+        // make joins silently miss pairs.
+        let claims = [
+            (self.bbox, "the `geo` bbox"),
+            (self.group_boxes[group], "its `bbox` covering statistics"),
+        ];
+        for (claim, source) in claims {
+            if let (Some(declared), Some(actual)) = (claim, partition.bounds()) {
+                // Writers that round the bbox's decimals are allowed a hair of slack.
+                let slack = |v: f64| 1e-9 * (v.abs() + 1.0);
+                let inside = declared.min().x - slack(declared.min().x) <= actual.min().x
+                    && declared.min().y - slack(declared.min().y) <= actual.min().y
+                    && declared.max().x + slack(declared.max().x) >= actual.max().x
+                    && declared.max().y + slack(declared.max().y) >= actual.max().y;
+                if !inside {
+                    return Err(Error::format(
+                        path,
+                        None,
+                        format!(
+                            "{what}: geometries reach {actual:?}, outside {source} {declared:?}"
+                        ),
+                    ));
+                }
             }
         }
         Ok(partition)
+    }
+
+    /// The box row group `group`'s geometries lie in, by the file's metadata: the covering
+    /// statistics' box within the `geo` bbox, or everywhere when neither says.
+    fn declared_bounds(&self, group: usize) -> geo::Rect {
+        let clamp = |inner: geo::Rect, outer: geo::Rect| {
+            let (x0, y0) = (
+                inner.min().x.max(outer.min().x),
+                inner.min().y.max(outer.min().y),
+            );
+            let (x1, y1) = (
+                inner.max().x.min(outer.max().x),
+                inner.max().y.min(outer.max().y),
+            );
+            // Claims that do not overlap: the covering is kept, and reading finds the lie.
+            (x0 <= x1 && y0 <= y1).then(|| geo::Rect::new((x0, y0), (x1, y1)))
+        };
+        match (self.group_boxes[group], self.bbox) {
+            (Some(g), Some(b)) => clamp(g, b).unwrap_or(g),
+            (g, b) => g.or(b).unwrap_or_else(geometry::everywhere),
+        }
     }
 }
 
 /// What geoframe takes from the `geo` metadata of the primary column.
 struct GeoMetadata {
     primary: String,
+    /// The primary column's entry of `columns`.
+    column_metadata: Value,
     crs: Option<Crs>,
     bbox: Option<geo::Rect>,
 }
@@ -297,7 +382,7 @@ impl GeoMetadata {
             }
         }
         let crs = match column.get("crs") {
-            None => Some(Ok(Crs::epsg(4326))),
+            None => Some(Ok(Crs::from_definition("OGC:CRS84"))),
             Some(Value::Null) => None,
             Some(Value::String(s)) => Some(Crs::from_user_input(s)),
             Some(v) => Some(Crs::from_user_input(&v.to_string())),
@@ -325,7 +410,12 @@ impl GeoMetadata {
                 Some(geo::Rect::new((x0, y0), (x1, y1)))
             }
         };
-        Ok(GeoMetadata { primary, crs, bbox })
+        Ok(GeoMetadata {
+            column_metadata: column.clone(),
+            primary,
+            crs,
+            bbox,
+        })
     }
 }
 

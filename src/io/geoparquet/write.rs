@@ -1,17 +1,21 @@
 //! Writing GeoParquet: [`GeoParquetSink`] encodes the row groups of a window of partitions
 //! in parallel while a thread of its own appends the previous window to the file.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use arrow_array::{Array, RecordBatch};
-use arrow_schema::{DataType, SchemaRef};
-use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, Encoding};
+use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StructArray};
+use arrow_buffer::NullBuffer;
+use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
+use parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory, ArrowWriterOptions,
+};
+use parquet::arrow::{encode_arrow_schema, ArrowWriter, ARROW_SCHEMA_META_KEY};
+use parquet::basic::Encoding;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
@@ -20,19 +24,22 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 use tempfile::NamedTempFile;
 
-use super::parquet_error;
+use super::{parquet_error, GeoParquetWriteOptions};
 use crate::crs::Crs;
 use crate::error::{Error, Result};
+use crate::geometry::{self, wkb_envelope};
 use crate::io::atomic::AtomicFile;
 use crate::io::source::{write_frame, PartitionSink, SinkLayout};
 use crate::partition::Partition;
-use crate::{geometry, GeoFrame};
+use crate::GeoFrame;
 
 type FileWriter = SerializedFileWriter<BufWriter<NamedTempFile>>;
 
-/// Writes `frame` as GeoParquet 1.1 (WKB encoding, snappy compression), one row group per
-/// partition, through a [`GeoParquetSink`]. The `geo` metadata records the geometry types
-/// present, the bbox and the CRS as PROJJSON (`null` when the frame has none).
+/// Writes `frame` as GeoParquet 1.1 with the default [`GeoParquetWriteOptions`] (WKB
+/// encoding, a `bbox` covering column), one row group per partition, through a
+/// [`GeoParquetSink`]. The `geo` metadata, in the Parquet footer and in the Arrow schema,
+/// records the geometry types present, the bbox, the covering, the creator and the CRS as
+/// PROJJSON (`null` when the frame has none).
 ///
 /// ```no_run
 /// # use geoframe::{GeoFrame, io::write_geoparquet};
@@ -41,14 +48,39 @@ type FileWriter = SerializedFileWriter<BufWriter<NamedTempFile>>;
 /// # Ok(()) }
 /// ```
 pub fn write_geoparquet(frame: &GeoFrame, path: impl AsRef<Path>) -> Result<()> {
-    write_frame(frame, GeoParquetSink::create(path, &SinkLayout::of(frame))?)
+    write_geoparquet_with(frame, path, &GeoParquetWriteOptions::default())
+}
+
+/// [`write_geoparquet`] with a choice of compression and covering column.
+///
+/// ```no_run
+/// # use geoframe::{GeoFrame, io::{write_geoparquet_with, GeoParquetWriteOptions}};
+/// # fn f(frame: &GeoFrame) -> geoframe::Result<()> {
+/// let options = GeoParquetWriteOptions { compression: "zstd".parse()?, covering: false };
+/// write_geoparquet_with(frame, "counties.parquet", &options)?;
+/// # Ok(()) }
+/// ```
+pub fn write_geoparquet_with(
+    frame: &GeoFrame,
+    path: impl AsRef<Path>,
+    options: &GeoParquetWriteOptions,
+) -> Result<()> {
+    write_frame(
+        frame,
+        GeoParquetSink::create_with(path, &SinkLayout::of(frame), options)?,
+    )
 }
 
 /// A GeoParquet file being written, one row group per partition (see
 /// [`write_geoparquet`]). The file appears under its name only when the sink finishes.
 pub struct GeoParquetSink {
     path: PathBuf,
+    /// The frame's schema, and the file's (the frame's and the covering column).
     schema: SchemaRef,
+    file_schema: SchemaRef,
+    /// The covering column's name, when one is written.
+    covering: Option<String>,
+    compression: parquet::basic::Compression,
     geometry_column: usize,
     crs: Option<Crs>,
     /// The temporary file until the first write opens the Parquet writer on it.
@@ -68,13 +100,39 @@ struct Open {
 }
 
 impl GeoParquetSink {
-    /// Starts writing a GeoParquet file of `schema` (its column `geometry_column` holds
-    /// WKB) at `path`, through a temporary file beside it.
+    /// Starts writing a GeoParquet file of `layout` at `path`, through a temporary file
+    /// beside it, with the default [`GeoParquetWriteOptions`].
     pub fn create(path: impl AsRef<Path>, layout: &SinkLayout) -> Result<GeoParquetSink> {
+        Self::create_with(path, layout, &GeoParquetWriteOptions::default())
+    }
+
+    /// [`GeoParquetSink::create`] with a choice of compression and covering column.
+    pub fn create_with(
+        path: impl AsRef<Path>,
+        layout: &SinkLayout,
+        options: &GeoParquetWriteOptions,
+    ) -> Result<GeoParquetSink> {
         let path = path.as_ref().to_path_buf();
+        let compression = options.compression.to_parquet()?;
+        let geometry_name = layout.schema.field(layout.geometry_column).name();
+        let covering = options
+            .covering
+            .then(|| covering_name(&layout.schema, geometry_name));
+        let mut fields: Vec<Field> = layout
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        if let Some(name) = &covering {
+            fields.push(Field::new(name, DataType::Struct(covering_fields()), true));
+        }
         Ok(GeoParquetSink {
             pending: Some(AtomicFile::create(&path)?),
             path,
+            file_schema: Arc::new(Schema::new(fields)),
+            covering,
+            compression,
             schema: layout.schema.clone(),
             geometry_column: layout.geometry_column,
             crs: layout.crs.clone(),
@@ -98,8 +156,13 @@ impl GeoParquetSink {
                 .ok_or_else(|| Error::Internal(format!("{}: written twice", path.display())))?;
             let (_, writer) = file.into_parts();
             let props = self.properties(sample);
-            let writer = ArrowWriter::try_new(writer, self.schema.clone(), Some(props))
-                .map_err(parquet_error(path))?;
+            // The Arrow schema is written at the end, with the `geo` metadata in it.
+            let options = ArrowWriterOptions::new()
+                .with_properties(props)
+                .with_skip_arrow_metadata(true);
+            let writer =
+                ArrowWriter::try_new_with_options(writer, self.file_schema.clone(), options)
+                    .map_err(parquet_error(path))?;
             let (mut file, factory) = writer
                 .into_serialized_writer()
                 .map_err(parquet_error(path))?;
@@ -131,7 +194,7 @@ impl GeoParquetSink {
     fn properties(&self, sample: Option<&RecordBatch>) -> WriterProperties {
         let geometry = ColumnPath::from(self.geometry_name());
         let mut props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
+            .set_compression(self.compression)
             // WKB's byte order says nothing about where a geometry lies, so min/max
             // statistics on it only cost time; every geometry is distinct, so a dictionary
             // would too.
@@ -169,10 +232,19 @@ impl GeoParquetSink {
         if let Some(b) = self.bbox {
             column["bbox"] = json!([b.min().x, b.min().y, b.max().x, b.max().y]);
         }
+        if let Some(name) = &self.covering {
+            column["covering"] = json!({ "bbox": {
+                "xmin": [name, "xmin"],
+                "ymin": [name, "ymin"],
+                "xmax": [name, "xmax"],
+                "ymax": [name, "ymax"],
+            }});
+        }
         Ok(json!({
             "version": "1.1.0",
             "primary_column": self.geometry_name(),
             "columns": { self.geometry_name(): column },
+            "creator": { "library": "geoframe", "version": env!("CARGO_PKG_VERSION") },
         }))
     }
 }
@@ -195,13 +267,24 @@ impl PartitionSink for GeoParquetSink {
             self.bbox = geometry::merge_bounds(self.bbox, p.bounds());
         }
         let path = self.path.clone();
+        let file_schema = self.file_schema.clone();
+        let with_covering = self.covering.is_some();
         let open = self.open(sample.as_ref())?;
         let first = open.next_row_group;
         let factory = &open.factory;
         let encoded: Vec<Vec<ArrowColumnChunk>> = partitions
             .par_iter()
             .enumerate()
-            .map(|(k, p)| encode_row_group(factory, first + k, p.batch()))
+            .map(|(k, p)| {
+                let batch = if with_covering {
+                    let mut columns = p.batch().columns().to_vec();
+                    columns.push(covering_array(p.geometry_array()));
+                    RecordBatch::try_new(file_schema.clone(), columns)?
+                } else {
+                    p.batch().clone()
+                };
+                encode_row_group(factory, first + k, &batch)
+            })
             .collect::<std::result::Result<_, _>>()
             .map_err(parquet_error(&path))?;
         open.next_row_group += partitions.len();
@@ -237,10 +320,67 @@ impl PartitionSink for GeoParquetSink {
                 )))
             }
         };
-        file.append_key_value_metadata(KeyValue::new("geo".to_string(), geo.to_string()));
+        let geo = geo.to_string();
+        // Readers that look for `geo` in the Arrow schema (dask-geopandas) find it there.
+        let arrow_schema = Schema::new_with_metadata(
+            self.file_schema.fields().clone(),
+            HashMap::from([("geo".to_string(), geo.clone())]),
+        );
+        file.append_key_value_metadata(KeyValue::new(
+            ARROW_SCHEMA_META_KEY.to_string(),
+            encode_arrow_schema(&arrow_schema),
+        ));
+        file.append_key_value_metadata(KeyValue::new("geo".to_string(), geo));
         let writer = file.into_inner().map_err(parquet_error(&path))?;
         AtomicFile::from_parts(path, writer).commit()
     }
+}
+
+/// The covering column's fields: GeoParquet 1.1's `xmin`, `ymin`, `xmax`, `ymax`.
+fn covering_fields() -> Fields {
+    ["xmin", "ymin", "xmax", "ymax"]
+        .into_iter()
+        .map(|name| Field::new(name, DataType::Float64, false))
+        .collect()
+}
+
+/// The covering column's name: `bbox` as GeoPandas writes it, unless a column has it.
+fn covering_name(schema: &Schema, geometry: &str) -> String {
+    ["bbox".to_string(), format!("{geometry}_bbox")]
+        .into_iter()
+        .chain((1..).map(|k| format!("bbox_{k}")))
+        .find(|name| schema.index_of(name).is_err())
+        .unwrap_or_default()
+}
+
+/// Each row's bounding box as a covering struct; null where the geometry is null or empty.
+fn covering_array(array: &arrow_array::BinaryArray) -> ArrayRef {
+    let n = array.len();
+    let mut coords: [Vec<f64>; 4] = std::array::from_fn(|_| Vec::with_capacity(n));
+    let mut valid = Vec::with_capacity(n);
+    for i in 0..n {
+        let rect = if array.is_valid(i) {
+            match geometry::point_xy(array.value(i)) {
+                Some((x, y)) if !x.is_nan() => Some(geo::Rect::new((x, y), (x, y))),
+                _ => wkb_envelope(array.value(i)),
+            }
+        } else {
+            None
+        };
+        let (x0, y0, x1, y1) = rect.map_or((0.0, 0.0, 0.0, 0.0), |r| {
+            (r.min().x, r.min().y, r.max().x, r.max().y)
+        });
+        for (column, v) in coords.iter_mut().zip([x0, y0, x1, y1]) {
+            column.push(v);
+        }
+        valid.push(rect.is_some());
+    }
+    let columns: Vec<ArrayRef> = coords
+        .into_iter()
+        .map(|c| Arc::new(Float64Array::from(c)) as ArrayRef)
+        .collect();
+    let nulls = valid.contains(&false).then(|| NullBuffer::from(valid));
+    Arc::new(StructArray::new(covering_fields(), columns, nulls))
 }
 
 /// The GeoJSON type names of the WKB values in `array`.
