@@ -8,12 +8,15 @@
 //! Bad input (a missing or malformed file, an unknown column or format) prints the error on
 //! stderr and exits with status 2.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand, ValueEnum};
-use geoframe::io::{GeoParquetOptions, ShapefileOptions};
+use geoframe::io::{
+    GeoParquetOptions, GeoParquetWriteOptions, ParquetCompression, ShapefileOptions,
+};
 use geoframe::join::{How, Predicate};
 use geoframe::ops::Aggregate;
 use geoframe::plan::{ExecuteOptions, LazyFrame};
@@ -32,9 +35,16 @@ struct Cli {
     /// Rows per partition when reading.
     #[arg(long, global = true, default_value_t = 100_000)]
     partitions: usize,
-    /// No progress bar on stderr.
+    /// Print nothing but errors (no progress bar, no summary).
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Replace an output file that exists (by default it is an error, as with ogr2ogr).
+    #[arg(long, global = true)]
+    overwrite: bool,
+    /// Compression of GeoParquet outputs: uncompressed, snappy, lz4, gzip[:LEVEL],
+    /// brotli[:LEVEL] or zstd[:LEVEL].
+    #[arg(long, global = true, default_value_t = ParquetCompression::DEFAULT)]
+    compression: ParquetCompression,
     #[command(subcommand)]
     command: Command,
 }
@@ -61,6 +71,9 @@ enum Command {
         /// Which rows to keep.
         #[arg(long, value_enum, default_value_t = HowArg::Inner)]
         how: HowArg,
+        /// Reproject both layers to this CRS first (needed when their CRSs differ).
+        #[arg(long)]
+        to_crs: Option<String>,
         /// Output file.
         #[arg(short, long)]
         output: PathBuf,
@@ -80,6 +93,9 @@ enum Command {
         /// Keep left rows without a match (`left`) or not (`inner`).
         #[arg(long, value_enum, default_value_t = HowArg::Inner)]
         how: HowArg,
+        /// Reproject both layers to this CRS first (needed when their CRSs differ).
+        #[arg(long)]
+        to_crs: Option<String>,
         /// Output file.
         #[arg(short, long)]
         output: PathBuf,
@@ -105,6 +121,10 @@ enum Command {
         /// Reproject to this CRS (EPSG:code, PROJ string or WKT).
         #[arg(long)]
         to_crs: Option<String>,
+        /// Keep only rows whose bounding box meets XMIN,YMIN,XMAX,YMAX (in the input's
+        /// CRS); GeoParquet row groups outside it are not read.
+        #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+        bbox: Option<Vec<f64>>,
         /// Output file.
         #[arg(short, long)]
         output: PathBuf,
@@ -166,12 +186,64 @@ fn read(path: &Path, rows_per_partition: usize) -> Result<LazyFrame, Error> {
     })
 }
 
-fn write(frame: &GeoFrame, path: &Path) -> Result<(), Error> {
-    match format_of(path)? {
-        Format::Shapefile => geoframe::io::write_shapefile(frame, path),
-        Format::GeoParquet => geoframe::io::write_geoparquet(frame, path),
-        Format::GeoJson => geoframe::io::write_geojson(frame, path),
+/// Where and how results are written.
+struct Output {
+    overwrite: bool,
+    compression: ParquetCompression,
+}
+
+impl Output {
+    /// Refuses, before any work, an output of unknown format or one that exists.
+    fn check(&self, path: &Path) -> Result<(), Error> {
+        format_of(path)?;
+        if !self.overwrite && path.exists() {
+            return Err(Error::InvalidArgument(format!(
+                "{} exists; pass --overwrite to replace it",
+                path.display()
+            )));
+        }
+        Ok(())
     }
+
+    fn write(&self, frame: &GeoFrame, path: &Path) -> Result<(), Error> {
+        match format_of(path)? {
+            Format::Shapefile => geoframe::io::write_shapefile(frame, path),
+            Format::GeoParquet => geoframe::io::write_geoparquet_with(
+                frame,
+                path,
+                &GeoParquetWriteOptions {
+                    compression: self.compression,
+                    ..Default::default()
+                },
+            ),
+            Format::GeoJson => geoframe::io::write_geojson(frame, path),
+        }
+    }
+}
+
+/// An error of library operation `op` as the CLI command `command` that ran it.
+fn named_as_command(e: Error, op: &str, command: &'static str) -> Error {
+    match e {
+        Error::CrsMismatch { left, right, .. } => Error::CrsMismatch {
+            op: command,
+            left,
+            right,
+        },
+        Error::InvalidArgument(m) => match m.strip_prefix(op) {
+            Some(rest) => Error::InvalidArgument(format!("{command}{rest}")),
+            None => Error::InvalidArgument(m),
+        },
+        other => other,
+    }
+}
+
+/// Prints to stdout; a reader that went away (`geoframe info ... | head`) is not an error.
+fn print_stdout(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
 }
 
 fn aggregate(spec: &str) -> Result<(String, Aggregate), Error> {
@@ -211,38 +283,46 @@ fn run(cli: Cli) -> Result<(), Error> {
             "--partitions must be at least 1".into(),
         ));
     }
+    let out = Output {
+        overwrite: cli.overwrite,
+        compression: cli.compression,
+    };
     let started = std::time::Instant::now();
     let rows = match cli.command {
         Command::Info { file } => {
             let frame = read(&file, cli.partitions)?.collect(&options)?;
-            println!("file:       {}", file.display());
-            println!("rows:       {}", frame.len());
-            println!("partitions: {}", frame.npartitions());
-            println!(
+            let mut report = String::new();
+            let _ = writeln!(report, "file:       {}", file.display());
+            let _ = writeln!(report, "rows:       {}", frame.len());
+            let _ = writeln!(report, "partitions: {}", frame.npartitions());
+            let _ = writeln!(
+                report,
                 "crs:        {}",
                 frame.crs().map_or("none".to_string(), |c| c
                     .to_epsg()
                     .map_or_else(|| c.to_string(), |e| format!("EPSG:{e}")))
             );
-            match frame.total_bounds() {
-                Some(b) => println!(
+            let _ = match frame.total_bounds() {
+                Some(b) => writeln!(
+                    report,
                     "bounds:     {} {} {} {}",
                     b.min().x,
                     b.min().y,
                     b.max().x,
                     b.max().y
                 ),
-                None => println!("bounds:     none"),
-            }
-            println!("columns:");
+                None => writeln!(report, "bounds:     none"),
+            };
+            let _ = writeln!(report, "columns:");
             for f in frame.schema().fields() {
                 let kind = if f.name() == frame.geometry_column() {
                     "geometry (WKB)".to_string()
                 } else {
                     f.data_type().to_string()
                 };
-                println!("  {:<20} {kind}", f.name());
+                let _ = writeln!(report, "  {:<20} {kind}", f.name());
             }
+            print_stdout(&report);
             return Ok(());
         }
         Command::Sjoin {
@@ -251,13 +331,20 @@ fn run(cli: Cli) -> Result<(), Error> {
             predicate: p,
             distance,
             how,
+            to_crs,
             output,
         } => {
+            out.check(&output)?;
             let p = Predicate::from_name(&p, distance)
                 .map_err(|e| Error::InvalidArgument(format!("--predicate / --distance: {e}")))?;
-            let (l, r) = (read(&left, cli.partitions)?, read(&right, cli.partitions)?);
+            let (mut l, mut r) = (read(&left, cli.partitions)?, read(&right, cli.partitions)?);
+            if let Some(crs) = to_crs {
+                let crs = Crs::from_user_input(&crs)?;
+                l = l.to_crs(&crs)?;
+                r = r.to_crs(&crs)?;
+            }
             let joined = l.sjoin(&r, how.into(), p)?.collect(&options)?;
-            write(&joined, &output)?;
+            out.write(&joined, &output)?;
             joined.len()
         }
         Command::Nearest {
@@ -266,13 +353,21 @@ fn run(cli: Cli) -> Result<(), Error> {
             max_distance,
             distance_col,
             how,
+            to_crs,
             output,
         } => {
-            let (l, r) = (read(&left, cli.partitions)?, read(&right, cli.partitions)?);
+            out.check(&output)?;
+            let (mut l, mut r) = (read(&left, cli.partitions)?, read(&right, cli.partitions)?);
+            if let Some(crs) = to_crs {
+                let crs = Crs::from_user_input(&crs)?;
+                l = l.to_crs(&crs)?;
+                r = r.to_crs(&crs)?;
+            }
             let joined = l
-                .sjoin_nearest(&r, how.into(), max_distance, distance_col.as_deref())?
+                .sjoin_nearest(&r, how.into(), max_distance, distance_col.as_deref())
+                .map_err(|e| named_as_command(e, "sjoin_nearest", "nearest"))?
                 .collect(&options)?;
-            write(&joined, &output)?;
+            out.write(&joined, &output)?;
             joined.len()
         }
         Command::Dissolve {
@@ -281,6 +376,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             agg,
             output,
         } => {
+            out.check(&output)?;
             let frame = read(&file, cli.partitions)?.collect(&options)?;
             let aggs = agg
                 .iter()
@@ -288,28 +384,45 @@ fn run(cli: Cli) -> Result<(), Error> {
                 .collect::<Result<Vec<_>, _>>()?;
             let by: Vec<&str> = by.iter().map(String::as_str).collect();
             let aggs: Vec<(&str, Aggregate)> = aggs.iter().map(|(c, a)| (c.as_str(), *a)).collect();
-            let out = frame.dissolve(&by, &aggs)?;
-            write(&out, &output)?;
-            out.len()
+            let dissolved = frame.dissolve(&by, &aggs)?;
+            out.write(&dissolved, &output)?;
+            dissolved.len()
         }
         Command::Convert {
             input,
             to_crs,
+            bbox,
             output,
         } => {
+            out.check(&output)?;
             let mut lazy = read(&input, cli.partitions)?;
+            if let Some(b) = bbox {
+                let [x0, y0, x1, y1] = b[..] else {
+                    return Err(Error::InvalidArgument(
+                        "--bbox takes XMIN,YMIN,XMAX,YMAX".into(),
+                    ));
+                };
+                if !(x0 <= x1 && y0 <= y1) {
+                    return Err(Error::InvalidArgument(format!(
+                        "--bbox {x0},{y0},{x1},{y1}: its minimum is above its maximum"
+                    )));
+                }
+                lazy = lazy.filter_bbox(geo::Rect::new((x0, y0), (x1, y1)));
+            }
             if let Some(crs) = to_crs {
                 lazy = lazy.to_crs(&Crs::from_user_input(&crs)?)?;
             }
             let frame = lazy.collect(&options)?;
-            write(&frame, &output)?;
+            out.write(&frame, &output)?;
             frame.len()
         }
     };
-    eprintln!(
-        "{rows} rows written in {:.2} s",
-        started.elapsed().as_secs_f64()
-    );
+    if !cli.quiet {
+        eprintln!(
+            "{rows} rows written in {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
     Ok(())
 }
 

@@ -5,6 +5,8 @@ use geo::Rect;
 
 /// The 2D bounding box of a WKB (ISO or EWKB, any dimension) geometry, or `None` when it
 /// is empty (no coordinates, or only NaN ones, as WKB writes an empty point) or malformed.
+/// A polygon's box is its exterior ring's, as in `geo` and GEOS (a valid polygon's holes
+/// lie inside it), so that boxes agree with GeoPandas' on invalid polygons too.
 ///
 /// ```
 /// use geo::line_string;
@@ -62,11 +64,16 @@ impl Reader<'_> {
     }
 
     fn coords(&mut self, little: bool, n: usize, dims: usize) -> Option<()> {
+        self.visit_coords(little, n, dims, true)
+    }
+
+    /// Reads `n` coordinates, growing the box with them when `grow`.
+    fn visit_coords(&mut self, little: bool, n: usize, dims: usize, grow: bool) -> Option<()> {
         let size = 8 * dims;
         let all = self
             .bytes
             .get(self.at..self.at.checked_add(n.checked_mul(size)?)?)?;
-        for coord in all.chunks_exact(size) {
+        for coord in all.chunks_exact(size).filter(|_| grow) {
             let read = |k: usize| {
                 let b: [u8; 8] = coord[8 * k..8 * k + 8].try_into().unwrap_or_default();
                 if little {
@@ -118,9 +125,9 @@ impl Reader<'_> {
             }
             3 => {
                 let rings = self.count(little, 4)?;
-                for _ in 0..rings {
+                for ring in 0..rings {
                     let n = self.count(little, 8 * dims)?;
-                    self.coords(little, n, dims)?;
+                    self.visit_coords(little, n, dims, ring == 0)?;
                 }
                 Some(())
             }
@@ -165,6 +172,15 @@ mod tests {
         for g in cases {
             assert_eq!(wkb_envelope(&to_wkb(&g)), bounds(&g), "{g:?}");
         }
+    }
+
+    #[test]
+    fn a_polygons_box_is_its_exterior_rings() {
+        // A hole reaching outside its shell (invalid): the box ignores it, as geo does.
+        let shell = geo::LineString::from(vec![(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 0.0)]);
+        let hole = geo::LineString::from(vec![(1.0, 1.0), (9.0, 1.0), (1.0, -5.0), (1.0, 1.0)]);
+        let g = Geometry::Polygon(geo::Polygon::new(shell, vec![hole]));
+        assert_eq!(wkb_envelope(&to_wkb(&g)), bounds(&g));
     }
 
     #[test]

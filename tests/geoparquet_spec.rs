@@ -1,0 +1,336 @@
+//! GeoParquet 1.1 as the spec writes it: the `bbox` covering column (each row's box, with
+//! statistics), `geo` in the footer and in the Arrow schema, the creator; row-group boxes
+//! and box filters read from the covering; every compression; a missing `crs` as OGC:CRS84.
+//! Oracles: boxes from `geo`'s `BoundingRect` on the decoded geometries, and brute force.
+
+mod common;
+
+use std::fs::File;
+use std::path::Path;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+use arrow_array::{Array, RecordBatch};
+use geo::{BoundingRect, Rect};
+use geoframe::io::{
+    read_geoparquet, read_geoparquet_bbox, write_geoparquet, write_geoparquet_with,
+    GeoParquetOptions, GeoParquetSource, GeoParquetWriteOptions, ParquetCompression,
+    PartitionSource,
+};
+use geoframe::partition::ShuffleMethod;
+use geoframe::plan::{ExecuteOptions, LazyFrame};
+use geoframe::{Crs, GeoFrame};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::file::statistics::Statistics;
+use serde_json::Value;
+
+fn batches(path: &Path) -> (arrow_schema::SchemaRef, Vec<RecordBatch>) {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
+    let schema = builder.schema().clone();
+    let batches = builder.build().unwrap().map(Result::unwrap).collect();
+    (schema, batches)
+}
+
+fn footer_geo(path: &Path) -> Value {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
+    let kv = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .unwrap();
+    let geo = kv.iter().find(|k| k.key == "geo").unwrap();
+    serde_json::from_str(geo.value.as_deref().unwrap()).unwrap()
+}
+
+/// Every row of `frame` as its geometry's box (`None` for null or empty geometries).
+fn row_boxes(frame: &GeoFrame) -> Vec<Option<Rect>> {
+    frame
+        .partitions()
+        .iter()
+        .flat_map(|p| p.geometries(0).unwrap())
+        .map(|g| g.and_then(|g| g.bounding_rect()))
+        .collect()
+}
+
+#[test]
+fn the_covering_column_holds_each_rows_box_with_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("counties.parquet");
+    let counties = common::counties(500);
+    write_geoparquet(&counties, &path).unwrap();
+
+    let (schema, batches) = batches(&path);
+    // `geo` in the Arrow schema (dask-geopandas looks there) and in the footer, equal.
+    let in_schema: Value = serde_json::from_str(&schema.metadata()["geo"]).unwrap();
+    let geo = footer_geo(&path);
+    assert_eq!(in_schema, geo);
+    assert_eq!(geo["version"], "1.1.0");
+    assert_eq!(geo["creator"]["library"], "geoframe");
+    let covering = &geo["columns"]["geometry"]["covering"]["bbox"];
+    for key in ["xmin", "ymin", "xmax", "ymax"] {
+        assert_eq!(covering[key], serde_json::json!(["bbox", key]));
+    }
+
+    let expected = row_boxes(&counties);
+    let mut got = Vec::new();
+    for batch in &batches {
+        let bbox = batch.column_by_name("bbox").unwrap().as_struct();
+        let field = |name: &str| {
+            bbox.column_by_name(name)
+                .unwrap()
+                .as_primitive::<Float64Type>()
+                .clone()
+        };
+        let (x0, y0, x1, y1) = (field("xmin"), field("ymin"), field("xmax"), field("ymax"));
+        for i in 0..batch.num_rows() {
+            got.push(
+                bbox.is_valid(i)
+                    .then(|| Rect::new((x0.value(i), y0.value(i)), (x1.value(i), y1.value(i)))),
+            );
+        }
+    }
+    assert_eq!(got.len(), 3231);
+    let differ: Vec<usize> = (0..got.len()).filter(|&i| got[i] != expected[i]).collect();
+    assert!(
+        differ.is_empty(),
+        "{} rows differ, first {:?}: {:?} vs {:?}",
+        differ.len(),
+        differ.first(),
+        differ.first().map(|&i| got[i]),
+        differ.first().map(|&i| expected[i])
+    );
+
+    // Statistics per row group, equal to the least and greatest values of its rows.
+    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
+    let metadata = builder.metadata();
+    assert_eq!(metadata.num_row_groups(), 7);
+    let mut first = 0;
+    for group in metadata.row_groups() {
+        let rows = group.num_rows() as usize;
+        let xmin = group
+            .columns()
+            .iter()
+            .find(|c| c.column_path().string() == "bbox.xmin")
+            .unwrap();
+        let Some(Statistics::Double(stats)) = xmin.statistics() else {
+            panic!("no statistics on bbox.xmin");
+        };
+        let least = expected[first..first + rows]
+            .iter()
+            .flatten()
+            .map(|r| r.min().x)
+            .fold(f64::INFINITY, f64::min);
+        assert_eq!(*stats.min_opt().unwrap(), least);
+        first += rows;
+    }
+}
+
+#[test]
+fn reading_drops_the_covering_and_bounds_row_groups_by_its_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("counties.parquet");
+    let counties = common::counties(500);
+    write_geoparquet(&counties, &path).unwrap();
+    let source = GeoParquetSource::open(&path, &GeoParquetOptions::default()).unwrap();
+    assert_eq!(source.schema().fields(), counties.schema().fields());
+    let declared: Vec<Option<Rect>> = source.partitions().iter().map(|p| p.bounds).collect();
+    let actual: Vec<Option<Rect>> = counties.partitions().iter().map(|p| p.bounds()).collect();
+    assert_eq!(declared, actual);
+    let read = read_geoparquet(&path, &GeoParquetOptions::default()).unwrap();
+    assert_eq!(read.schema().fields(), counties.schema().fields());
+    assert_eq!(row_boxes(&read), row_boxes(&counties));
+
+    // Without a covering, every row group could be anywhere within the file's bbox.
+    let plain = dir.path().join("plain.parquet");
+    let options = GeoParquetWriteOptions {
+        covering: false,
+        ..Default::default()
+    };
+    write_geoparquet_with(&counties, &plain, &options).unwrap();
+    let (schema, _) = batches(&plain);
+    assert!(schema.field_with_name("bbox").is_err());
+    let source = GeoParquetSource::open(&plain, &GeoParquetOptions::default()).unwrap();
+    let file_box = counties.total_bounds();
+    assert!(source.partitions().iter().all(|p| p.bounds == file_box));
+}
+
+#[test]
+fn a_box_filter_matches_brute_force_and_skips_row_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("points.parquet");
+    let points = geoframe::datagen::uniform_points(40_000, 7, 40_000)
+        .unwrap()
+        .spatial_shuffle(ShuffleMethod::Hilbert, 32)
+        .unwrap();
+    write_geoparquet(&points, &path).unwrap();
+    let rect = Rect::new((-100.0, 35.0), (-95.0, 38.0));
+
+    // Brute force: the ids of the points inside the box, boundary included.
+    let mut expected = Vec::new();
+    for p in points.partitions() {
+        let ids = p
+            .batch()
+            .column_by_name("id")
+            .unwrap()
+            .as_primitive::<arrow_array::types::Int64Type>()
+            .clone();
+        for (i, g) in p.geometries(0).unwrap().into_iter().enumerate() {
+            if let Some(geo::Geometry::Point(pt)) = g {
+                if (rect.min().x..=rect.max().x).contains(&pt.x())
+                    && (rect.min().y..=rect.max().y).contains(&pt.y())
+                {
+                    expected.push(ids.value(i));
+                }
+            }
+        }
+    }
+    expected.sort_unstable();
+    assert!(expected.len() > 100, "{}", expected.len());
+    let ids = |frame: &GeoFrame| {
+        let mut ids: Vec<i64> = frame
+            .partitions()
+            .iter()
+            .flat_map(|p| {
+                p.batch()
+                    .column_by_name("id")
+                    .unwrap()
+                    .as_primitive::<arrow_array::types::Int64Type>()
+                    .values()
+                    .to_vec()
+            })
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+
+    let eager = read_geoparquet_bbox(&path, rect, &GeoParquetOptions::default()).unwrap();
+    assert_eq!(ids(&eager), expected);
+
+    let lazy = geoframe::plan::scan_geoparquet(&path, &GeoParquetOptions::default())
+        .unwrap()
+        .filter_bbox(rect);
+    let plan = lazy.explain();
+    let kept: usize = plan
+        .split("FilterBbox ")
+        .nth(1)
+        .and_then(|rest| rest.split(": ").nth(1))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no FilterBbox count in {plan}"));
+    // A 5x3 degree box of a 59x26 degree extent meets few of 32 Hilbert partitions.
+    assert!(kept >= 1 && kept <= 8, "{plan}");
+    let collected = lazy.collect(&ExecuteOptions::default()).unwrap();
+    assert_eq!(ids(&collected), expected);
+
+    // The same filter on a frame in memory (no covering) agrees.
+    let in_memory = LazyFrame::from(points.clone())
+        .filter_bbox(rect)
+        .collect(&ExecuteOptions::default())
+        .unwrap();
+    assert_eq!(ids(&in_memory), expected);
+}
+
+#[test]
+fn every_compression_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let cities = common::cities();
+    for (name, codec) in [
+        ("uncompressed", "UNCOMPRESSED"),
+        ("snappy", "SNAPPY"),
+        ("lz4", "LZ4_RAW"),
+        ("gzip:9", "GZIP"),
+        ("brotli:4", "BROTLI"),
+        ("zstd:5", "ZSTD"),
+    ] {
+        let compression: ParquetCompression = name.parse().unwrap();
+        let path = dir
+            .path()
+            .join(format!("{}.parquet", name.replace(':', "_")));
+        let options = GeoParquetWriteOptions {
+            compression,
+            ..Default::default()
+        };
+        write_geoparquet_with(&cities, &path, &options).unwrap();
+        let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
+        let written = format!(
+            "{:?}",
+            builder.metadata().row_group(0).column(0).compression()
+        );
+        assert!(written.starts_with(codec), "{name}: {written}");
+        let read = read_geoparquet(&path, &GeoParquetOptions::default()).unwrap();
+        assert_eq!(read.len(), cities.len(), "{name}");
+        let concat = |f: &GeoFrame| {
+            arrow_select::concat::concat_batches(
+                f.schema(),
+                f.partitions().iter().map(|p| p.batch()),
+            )
+            .unwrap()
+        };
+        assert_eq!(concat(&read), concat(&cities), "{name}");
+    }
+    assert!("zstd:23".parse::<ParquetCompression>().is_err());
+    assert!("gzip:10".parse::<ParquetCompression>().is_err());
+    assert!("snappy:1".parse::<ParquetCompression>().is_err());
+    assert!("lzo".parse::<ParquetCompression>().is_err());
+}
+
+#[test]
+fn a_missing_crs_means_ogc_crs84() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cities.parquet");
+    let cities = common::cities();
+    write_geoparquet(&cities, &path).unwrap();
+    // The same file with the `crs` key taken out of the footer's `geo`.
+    let (schema, batches) = batches(&path);
+    let mut geo = footer_geo(&path);
+    geo["columns"]["geometry"]
+        .as_object_mut()
+        .unwrap()
+        .remove("crs");
+    let bare = dir.path().join("bare.parquet");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_key_value_metadata(Some(vec![parquet::file::metadata::KeyValue::new(
+            "geo".into(),
+            geo.to_string(),
+        )]))
+        .build();
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new(schema.fields().clone()));
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        File::create(&bare).unwrap(),
+        schema.clone(),
+        Some(props),
+    )
+    .unwrap();
+    for b in batches {
+        writer
+            .write(&RecordBatch::try_new(schema.clone(), b.columns().to_vec()).unwrap())
+            .unwrap();
+    }
+    writer.close().unwrap();
+
+    let read = read_geoparquet(&bare, &GeoParquetOptions::default()).unwrap();
+    let crs = read.crs().unwrap();
+    assert_eq!(crs.definition(), "OGC:CRS84");
+    assert_eq!(
+        crs,
+        &Crs::epsg(4326),
+        "CRS84 is WGS 84 with longitude first"
+    );
+    // Longitude first: 180 degrees east is the edge of the web mercator plane.
+    let frame = GeoFrame::from_geometries(
+        vec![geo::Geometry::Point(geo::Point::new(180.0, 0.0))],
+        Some(crs.clone()),
+    )
+    .unwrap();
+    let projected = frame.to_crs(&Crs::epsg(3857)).unwrap();
+    let p = projected.partitions()[0].geometries(0).unwrap()[0]
+        .clone()
+        .unwrap();
+    let geo::Geometry::Point(p) = p else {
+        panic!("{p:?}")
+    };
+    assert!(
+        (p.x() - 20_037_508.342789244).abs() < 1e-3 && p.y().abs() < 1e-6,
+        "{p:?}"
+    );
+}
