@@ -218,7 +218,7 @@ fn a_box_filter_matches_brute_force_and_skips_row_groups() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no FilterBbox count in {plan}"));
     // A 5x3 degree box of a 59x26 degree extent meets few of 32 Hilbert partitions.
-    assert!(kept >= 1 && kept <= 8, "{plan}");
+    assert!((1..=8).contains(&kept), "{plan}");
     let collected = lazy.collect(&ExecuteOptions::default()).unwrap();
     assert_eq!(ids(&collected), expected);
 
