@@ -11,11 +11,12 @@ cargo clippy --release --all-targets -- -D warnings
 # The library alone, without the CLI, progress bars or the point generator.
 cargo build --release --quiet --lib --no-default-features
 
-# Interoperability: GeoPandas (pyogrio, pyarrow) opens what geoframe writes.
+# Interoperability: GeoPandas (pyogrio, pyarrow) and dask-geopandas open what geoframe
+# writes.
 venv=target/interop-venv
-if [ ! -x "$venv/bin/python" ]; then
+if ! "$venv/bin/python" -c "import geopandas, dask_geopandas" >/dev/null 2>&1; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check geopandas pyogrio pyarrow pyproj
+    "$venv/bin/pip" install --quiet --disable-pip-version-check geopandas pyogrio pyarrow pyproj dask-geopandas
 fi
 samples=target/interop-samples
 rm -rf "$samples"

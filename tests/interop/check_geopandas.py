@@ -75,6 +75,31 @@ for name, expected in originals.items():
         areas_equal = np.allclose(got.geometry.area.values, expected.geometry.area.values, rtol=1e-12, atol=0)
         check(areas_equal, f"{what}: areas differ")
 
+# GeoParquet 1.1: GeoPandas filters by box through the covering column, and dask-geopandas
+# (which looks for `geo` in the Arrow schema) reads the file with its spatial partitions.
+import dask_geopandas
+for name, expected in originals.items():
+    path = os.path.join(samples, f"{name}.parquet")
+    what = f"{name}.parquet"
+    x0, y0, x1, y1 = expected.total_bounds
+    box = (x0 + (x1 - x0) / 4, y0 + (y1 - y0) / 4, x0 + (x1 - x0) / 2, y0 + (y1 - y0) / 2)
+    try:
+        got = gpd.read_parquet(path, bbox=box)
+    except Exception as e:
+        check(False, f"{what}: read_parquet(bbox=...) fails: {e}")
+    else:
+        b = expected.geometry.bounds
+        inside = (b.minx <= box[2]) & (b.maxx >= box[0]) & (b.miny <= box[3]) & (b.maxy >= box[1])
+        check(len(got) == int(inside.sum()), f"{what}: bbox read {len(got)} rows, expected {int(inside.sum())}")
+    try:
+        ddf = dask_geopandas.read_parquet(path)
+    except Exception as e:
+        check(False, f"{what}: dask-geopandas cannot open it: {e}")
+        continue
+    check(ddf.spatial_partitions is not None and len(ddf.spatial_partitions) == ddf.npartitions,
+          f"{what}: dask-geopandas spatial_partitions {ddf.spatial_partitions}")
+    check(len(ddf.compute()) == len(expected), f"{what}: dask-geopandas rows")
+
 # Every attribute type, with nulls, on a line layer with a null geometry (values set by
 # examples/write_samples.rs, written out here by hand).
 import datetime
@@ -102,5 +127,5 @@ for ext in ["shp", "parquet", "geojson"]:
     wkt = [None if g is None else g.wkt for g in got.geometry]
     check(wkt == ["LINESTRING (0 0, 1 1)", None, "MULTILINESTRING ((0 0, 1 0.5), (2 2, 3 1))"], f"{what}: geometry {wkt}")
 
-print(f"interop with GeoPandas {gpd.__version__}: {passed} passed, {failed} failed")
+print(f"interop with GeoPandas {gpd.__version__}, dask-geopandas {dask_geopandas.__version__}: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
