@@ -45,6 +45,10 @@ struct Cli {
     /// brotli[:LEVEL] or zstd[:LEVEL].
     #[arg(long, global = true, default_value_t = ParquetCompression::DEFAULT)]
     compression: ParquetCompression,
+    /// Write GeoParquet outputs without the `bbox` covering column (smaller files, most
+    /// for points; readers then cannot skip row groups by box).
+    #[arg(long, global = true)]
+    no_covering: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -190,6 +194,7 @@ fn read(path: &Path, rows_per_partition: usize) -> Result<LazyFrame, Error> {
 struct Output {
     overwrite: bool,
     compression: ParquetCompression,
+    covering: bool,
 }
 
 impl Output {
@@ -213,7 +218,7 @@ impl Output {
                 path,
                 &GeoParquetWriteOptions {
                     compression: self.compression,
-                    ..Default::default()
+                    covering: self.covering,
                 },
             ),
             Format::GeoJson => geoframe::io::write_geojson(frame, path),
@@ -286,6 +291,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     let out = Output {
         overwrite: cli.overwrite,
         compression: cli.compression,
+        covering: !cli.no_covering,
     };
     let started = std::time::Instant::now();
     let rows = match cli.command {
