@@ -36,7 +36,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let started = Instant::now();
     let joined = scan_geoparquet(&input, &Default::default())?
-        .sjoin(&LazyFrame::from(counties), How::Inner, Predicate::Intersects)?
+        .sjoin(
+            &LazyFrame::from(counties),
+            How::Inner,
+            Predicate::Intersects,
+        )?
         .collect(&options)?;
     let join_seconds = started.elapsed().as_secs_f64();
     println!(

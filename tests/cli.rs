@@ -183,3 +183,77 @@ fn bad_input_exits_with_status_2_and_says_why() {
     // clap's own usage errors also exit with 2.
     assert_eq!(geoframe(&["sjoin"]).status.code(), Some(2));
 }
+
+#[test]
+fn outputs_are_not_replaced_without_overwrite_and_geoparquet_options_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = out(&dir, "counties.parquet");
+    let counties = "data/us_counties/us_counties.shp";
+    let o = geoframe(&[
+        "convert",
+        counties,
+        "-o",
+        &target,
+        "--compression",
+        "zstd:3",
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    // `--quiet` prints nothing at all on success.
+    assert_eq!(text(&o), (String::new(), String::new()));
+    let written = std::fs::read(&target).unwrap();
+    let o = geoframe(&["convert", CITIES, "-o", &target]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("--overwrite"), "{}", text(&o).1);
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        written,
+        "the existing file is untouched"
+    );
+
+    // A box filter read through the covering, written over the file with --overwrite.
+    let o = geoframe(&[
+        "convert",
+        &target,
+        "--bbox",
+        "-109.05,36.99,-102.04,41.0",
+        "--overwrite",
+        "--no-covering",
+        "-o",
+        &target,
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let kept = geoframe::io::read_geoparquet(&target, &Default::default()).unwrap();
+    // Brute force: counties whose box meets the box around Colorado.
+    let rect = geo::Rect::new((-109.05, 36.99), (-102.04, 41.0));
+    let expected = common::counties(5000)
+        .geometries()
+        .unwrap()
+        .into_iter()
+        .filter(|g| {
+            g.as_ref()
+                .and_then(geo::BoundingRect::bounding_rect)
+                .is_some_and(|b| geo::Intersects::intersects(&b, &rect))
+        })
+        .count();
+    assert_eq!(kept.len(), expected);
+    assert!(expected > 64, "{expected}");
+
+    let o = geoframe(&[
+        "convert",
+        counties,
+        "--bbox",
+        "1,2,3",
+        "-o",
+        &out(&dir, "x.parquet"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = geoframe(&[
+        "convert",
+        counties,
+        "--compression",
+        "zstd:99",
+        "-o",
+        &out(&dir, "y.parquet"),
+    ]);
+    assert_ne!(o.status.code(), Some(0));
+}

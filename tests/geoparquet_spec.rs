@@ -334,3 +334,53 @@ fn a_missing_crs_means_ogc_crs84() {
         "{p:?}"
     );
 }
+
+#[test]
+fn nested_columns_round_trip_in_geoparquet_and_are_refused_by_flat_formats() {
+    use arrow_array::{Float64Array, StructArray};
+    use arrow_schema::{DataType, Field};
+    let cities = common::cities();
+    let n = cities.len();
+    let fields: arrow_schema::Fields = vec![
+        Field::new("a", DataType::Float64, false),
+        Field::new("b", DataType::Float64, false),
+    ]
+    .into();
+    let nested = StructArray::new(
+        fields,
+        vec![
+            std::sync::Arc::new(Float64Array::from(
+                (0..n).map(|i| i as f64).collect::<Vec<_>>(),
+            )),
+            std::sync::Arc::new(Float64Array::from(vec![0.5; n])),
+        ],
+        None,
+    );
+    let frame = cities
+        .with_column("pair", std::sync::Arc::new(nested))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = dir.path().join("nested.parquet");
+    write_geoparquet(&frame, &parquet).unwrap();
+    let back = read_geoparquet(&parquet, &GeoParquetOptions::default()).unwrap();
+    assert_eq!(
+        back.column("pair").unwrap().as_ref(),
+        frame.column("pair").unwrap().as_ref()
+    );
+    type Writer = fn(&GeoFrame, &Path) -> geoframe::Result<()>;
+    let writers: [(&str, Writer); 2] = [
+        ("nested.shp", |f, p| geoframe::io::write_shapefile(f, p)),
+        ("nested.geojson", |f, p| geoframe::io::write_geojson(f, p)),
+    ];
+    for (name, write) in writers {
+        let path = dir.path().join(name);
+        match write(&frame, &path) {
+            Err(geoframe::Error::Unwritable { path: p, message }) => {
+                assert_eq!(p, path);
+                assert!(message.contains("column \"pair\""), "{message}");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+        assert!(!path.exists(), "{name}");
+    }
+}

@@ -343,6 +343,7 @@ impl GeoJsonSink {
     /// Starts writing a GeoJSON file of `schema` (its column `geometry_column` holds WKB)
     /// at `path`, through a temporary file beside it.
     pub fn create(path: impl AsRef<Path>, layout: &SinkLayout) -> Result<GeoJsonSink> {
+        super::check_flat_columns(layout, path.as_ref(), "a GeoJSON property")?;
         let mut out = AtomicFile::create(path.as_ref())?;
         let mut head = String::from("{\"type\":\"FeatureCollection\",");
         if let Some(code) = layout

@@ -52,6 +52,29 @@ impl ValueKind {
     }
 }
 
+/// Refuses, before anything is written, a layout with a nested attribute column (struct,
+/// list, map, union): `format` (a `.dbf` field, a GeoJSON property as geoframe writes it)
+/// holds only flat values, and a cast would fail midway with a message naming no column.
+pub(crate) fn check_flat_columns(
+    layout: &SinkLayout,
+    path: &std::path::Path,
+    format: &str,
+) -> crate::Result<()> {
+    for (i, field) in layout.schema.fields().iter().enumerate() {
+        if i != layout.geometry_column && field.data_type().is_nested() {
+            return Err(crate::Error::Unwritable {
+                path: path.to_path_buf(),
+                message: format!(
+                    "column {:?} is {}: {format} cannot hold nested values; select it away first (GeoParquet can hold it)",
+                    field.name(),
+                    field.data_type()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The date `days` after 1970-01-01 (an Arrow `Date32`), if it is a representable date.
 pub(crate) fn date_from_days(days: i32) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?

@@ -26,6 +26,7 @@ use crate::{Crs, GeoFrame};
 /// format's 10 bytes (made unique with a suffix); text longer than 254 bytes is an error.
 /// Every file is written to a temporary name and renamed when complete.
 pub fn write_shapefile(frame: &GeoFrame, path: impl AsRef<Path>) -> Result<()> {
+    crate::io::check_flat_columns(&SinkLayout::of(frame), path.as_ref(), "a .dbf field")?;
     write_files(frame, path.as_ref())
 }
 
@@ -44,6 +45,7 @@ impl ShapefileSink {
     /// Starts a shapefile of `schema` (its column `geometry_column` holds WKB) at `path`
     /// (the `.shp`); nothing is written before [`PartitionSink::finish`].
     pub fn create(path: impl AsRef<Path>, layout: &SinkLayout) -> Result<ShapefileSink> {
+        crate::io::check_flat_columns(layout, path.as_ref(), "a .dbf field")?;
         Ok(ShapefileSink {
             path: path.as_ref().to_path_buf(),
             schema: layout.schema.clone(),
