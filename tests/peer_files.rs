@@ -1,5 +1,6 @@
 //! GeoParquet written by the peers users exchange files with, read by geoframe: GeoPandas
-//! 1.2 with a `bbox` covering column in every compression, and DuckDB 1.5.5's `COPY`.
+//! 1.2 with a `bbox` covering column in every compression and with native GeoArrow
+//! encodings, and DuckDB 1.5.5's `COPY`.
 //! The files are in `tests/data/peers/` (made by `tests/interop/make_fixtures.py` from
 //! `data/`); the oracle is the same layer read from its shapefile by geoframe.
 
@@ -13,7 +14,7 @@ use geo::{Area, BoundingRect, Geometry, Rect};
 use geoframe::io::{
     read_geoparquet, read_geoparquet_bbox, GeoParquetOptions, GeoParquetSource, PartitionSource,
 };
-use geoframe::{Crs, Error, GeoFrame};
+use geoframe::{Crs, GeoFrame};
 
 fn peer(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -118,20 +119,22 @@ fn duckdb_copy_files() {
 }
 
 #[test]
-fn native_geoarrow_encoding_is_on_the_roadmap() {
-    let err = read_geoparquet(
-        peer("cities_geopandas_geoarrow.parquet"),
-        &GeoParquetOptions::default(),
-    )
-    .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::NotImplemented {
-                roadmap: "geoparquet-native-encodings",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+fn geopandas_native_geoarrow_files() {
+    // Points: a struct of x and y per row.
+    let points = read("cities_geopandas_geoarrow.parquet");
+    let cities = common::cities();
+    assert_eq!(strings(&points, "name"), strings(&cities, "name"));
+    assert_eq!(geometries(&points), geometries(&cities));
+    assert_eq!(points.crs(), Some(&Crs::epsg(4326)));
+    // Countries: GeoPandas promotes the mix of polygons and multipolygons to
+    // `multipolygon`, three list levels above the coordinates.
+    let polygons = read("countries_geopandas_geoarrow.parquet");
+    let countries = common::countries();
+    assert_eq!(strings(&polygons, "name"), strings(&countries, "name"));
+    for (a, b) in geometries(&polygons).iter().zip(geometries(&countries)) {
+        let (a, b) = (a.as_ref().unwrap(), b.as_ref().unwrap());
+        assert!(matches!(a, Geometry::MultiPolygon(_)), "{a:?}");
+        assert!(common::rel_eq(a.unsigned_area(), b.unsigned_area(), 1e-12));
+        assert_eq!(a.bounding_rect(), b.bounding_rect());
+    }
 }

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Arc;
 
 fn roadmap_anchors() -> BTreeSet<String> {
     let text =
@@ -53,47 +52,17 @@ fn every_not_implemented_names_a_roadmap_entry() {
 }
 
 #[test]
-fn native_geoparquet_encoding_reports_its_roadmap_entry() {
-    use arrow_array::{Float64Array, RecordBatch, StructArray};
-    use arrow_schema::{DataType, Field, Fields, Schema};
-    use parquet::arrow::ArrowWriter;
-    use parquet::file::metadata::KeyValue;
-    use parquet::file::properties::WriterProperties;
-
-    // A GeoParquet file with a native `point` column, as GeoPandas writes with
-    // geometry_encoding="geoarrow".
-    let fields = Fields::from(vec![
-        Field::new("x", DataType::Float64, false),
-        Field::new("y", DataType::Float64, false),
-    ]);
-    let points = StructArray::new(
-        fields.clone(),
-        vec![
-            Arc::new(Float64Array::from(vec![1.0, 2.0])),
-            Arc::new(Float64Array::from(vec![3.0, 4.0])),
-        ],
+fn a_right_nearest_join_reports_its_roadmap_entry() {
+    let points = geoframe::GeoFrame::from_geometries(
+        vec![geo::Geometry::Point(geo::Point::new(0.0, 0.0))],
         None,
-    );
-    let schema = Arc::new(Schema::new(vec![Field::new(
-        "geometry",
-        DataType::Struct(fields),
-        true,
-    )]));
-    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(points)]).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("native.parquet");
-    let geo = r#"{"version":"1.1.0","primary_column":"geometry","columns":{"geometry":{"encoding":"point","geometry_types":["Point"]}}}"#;
-    let props = WriterProperties::builder()
-        .set_key_value_metadata(Some(vec![KeyValue::new("geo".into(), geo.to_string())]))
-        .build();
-    let mut w =
-        ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, Some(props)).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
-
-    let err = geoframe::io::read_geoparquet(&path, &Default::default()).unwrap_err();
+    )
+    .unwrap();
+    let err = geoframe::sjoin_nearest(&points, &points, geoframe::join::How::Right, None, None)
+        .unwrap_err();
     match err {
         geoframe::Error::NotImplemented { roadmap, .. } => {
+            assert_eq!(roadmap, "sjoin-nearest-right");
             assert!(roadmap_anchors().contains(roadmap))
         }
         other => panic!("expected NotImplemented, got {other}"),

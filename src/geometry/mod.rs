@@ -17,7 +17,9 @@ use geo_traits::to_geo::ToGeoGeometry;
 use crate::error::{Error, Result};
 
 mod envelope;
+mod native;
 pub use envelope::wkb_envelope;
+pub use native::{native_to_wkb, NativeEncoding};
 
 /// The Arrow extension name of the geometry column.
 pub const WKB_EXTENSION: &str = "geoarrow.wkb";

@@ -20,6 +20,7 @@ for compression in ["snappy", "zstd", "gzip", "brotli", "lz4", "none"]:
                       compression=compression, write_covering_bbox=True, row_group_size=100)
 countries.to_parquet(os.path.join(out, "countries_geopandas_covering.parquet"), write_covering_bbox=True, row_group_size=50)
 cities.to_parquet(os.path.join(out, "cities_geopandas_geoarrow.parquet"), geometry_encoding="geoarrow")
+countries.to_parquet(os.path.join(out, "countries_geopandas_geoarrow.parquet"), geometry_encoding="geoarrow")
 
 import glob, duckdb, duckdb_extension_spatial
 # The spatial extension comes from its PyPI wheel (pip install duckdb-extension-spatial).

@@ -17,12 +17,13 @@ use super::covering::Covering;
 use super::{pages, parquet_error, GeoParquetOptions};
 use crate::crs::Crs;
 use crate::error::{Error, Result};
+use crate::geometry::{native_to_wkb, NativeEncoding};
 use crate::io::guard::{guarded, BoundedFile};
 use crate::io::source::{read_source, read_source_bbox, PartitionMeta, PartitionSource};
 use crate::partition::Partition;
 use crate::{geometry, GeoFrame};
 
-/// Reads a GeoParquet file (WKB encoding) into a [`GeoFrame`], its partitions read in
+/// Reads a GeoParquet file (WKB or native GeoArrow encoding) into a [`GeoFrame`], its partitions read in
 /// parallel (see [`GeoParquetSource`]).
 pub fn read_geoparquet(path: impl AsRef<Path>, options: &GeoParquetOptions) -> Result<GeoFrame> {
     read_source(&GeoParquetSource::open(path, options)?)
@@ -52,7 +53,7 @@ pub fn read_geoparquet_bbox(
     read_source_bbox(&GeoParquetSource::open(path, options)?, rect)
 }
 
-/// An open GeoParquet file (WKB encoding) as a [`PartitionSource`]: each partition is a
+/// An open GeoParquet file (WKB, or a native GeoArrow encoding read as WKB) as a [`PartitionSource`]: each partition is a
 /// slice of at most `rows_per_partition` rows of one row group. The primary geometry
 /// column and the CRS come from the `geo` metadata; a missing `crs` key means OGC:CRS84
 /// (longitude, latitude on WGS 84), an explicit `null` means no CRS. A partition's bounds
@@ -64,6 +65,8 @@ pub struct GeoParquetSource {
     schema: SchemaRef,
     geometry_column: usize,
     crs: Option<Crs>,
+    /// The native GeoArrow encoding of the geometry column, converted to WKB on reading.
+    native: Option<NativeEncoding>,
     /// The `geo` bbox, and each row group's box from the covering statistics: the
     /// geometries must lie in both.
     bbox: Option<geo::Rect>,
@@ -208,6 +211,7 @@ impl GeoParquetSource {
             schema: Arc::new(Schema::new(fields)),
             geometry_column,
             crs: geo.crs,
+            native: geo.native,
             bbox: geo.bbox,
             group_boxes,
             projection,
@@ -271,7 +275,11 @@ impl GeoParquetSource {
             for batch in reader {
                 let batch = batch.map_err(|e| Error::format(path, None, format!("{what}: {e}")))?;
                 let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-                if columns[self.geometry_column].data_type() != &DataType::Binary {
+                if let Some(encoding) = self.native {
+                    let wkb = native_to_wkb(&columns[self.geometry_column], encoding)
+                        .map_err(|e| Error::format(path, None, format!("{what}: {e}")))?;
+                    columns[self.geometry_column] = Arc::new(wkb);
+                } else if columns[self.geometry_column].data_type() != &DataType::Binary {
                     columns[self.geometry_column] =
                         arrow_cast::cast(&columns[self.geometry_column], &DataType::Binary)?;
                 }
@@ -343,6 +351,8 @@ impl GeoParquetSource {
 /// What geoframe takes from the `geo` metadata of the primary column.
 struct GeoMetadata {
     primary: String,
+    /// The native GeoArrow encoding of the primary column; `None` for WKB.
+    native: Option<NativeEncoding>,
     /// The primary column's entry of `columns`.
     column_metadata: Value,
     crs: Option<Crs>,
@@ -364,23 +374,15 @@ impl GeoMetadata {
                 "`geo` metadata does not describe the primary column {primary:?}"
             )));
         }
-        match column["encoding"].as_str() {
-            Some(e) if e.eq_ignore_ascii_case("wkb") => {}
-            Some(
-                "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
-                | "multipolygon",
-            ) => {
-                return Err(Error::NotImplemented {
-                    op: "read_geoparquet with native GeoArrow encoding",
-                    roadmap: "geoparquet-native-encodings",
-                })
-            }
-            other => {
-                return Err(bad(format!(
-                    "unknown geometry encoding {other:?} of column {primary:?}"
-                )))
-            }
-        }
+        let native = match column["encoding"].as_str() {
+            Some(e) if e.eq_ignore_ascii_case("wkb") => None,
+            Some(e) => Some(e.parse::<NativeEncoding>().map_err(|()| {
+                bad(format!(
+                    "unknown geometry encoding {e:?} of column {primary:?}"
+                ))
+            })?),
+            None => return Err(bad(format!("no geometry encoding for column {primary:?}"))),
+        };
         let crs = match column.get("crs") {
             None => Some(Ok(Crs::from_definition("OGC:CRS84"))),
             Some(Value::Null) => None,
@@ -411,6 +413,7 @@ impl GeoMetadata {
             }
         };
         Ok(GeoMetadata {
+            native,
             column_metadata: column.clone(),
             primary,
             crs,
