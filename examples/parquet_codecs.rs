@@ -63,7 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let compression: ParquetCompression = name.parse().expect("a codec name");
         let options = GeoParquetWriteOptions {
             compression,
-            covering: true,
+            ..Default::default()
         };
         (name.to_string(), options)
     })
@@ -72,6 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         GeoParquetWriteOptions {
             compression: ParquetCompression::Snappy,
             covering: false,
+            ..Default::default()
         },
     )))
     .collect();

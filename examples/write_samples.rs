@@ -12,8 +12,10 @@ use arrow_array::{
     ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
 };
 use arrow_schema::{DataType, Field, Schema};
+use geoframe::geometry::NativeEncoding;
 use geoframe::io::{
-    read_shapefile, write_geojson, write_geoparquet, write_shapefile, ShapefileOptions,
+    read_shapefile, write_geojson, write_geoparquet, write_geoparquet_with, write_shapefile,
+    GeoParquetWriteOptions, GeometryEncoding, ShapefileOptions,
 };
 use geoframe::{geometry, Crs, GeoFrame};
 
@@ -95,6 +97,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         write_shapefile(frame, out.join(format!("{name}.shp")))?;
         write_geoparquet(frame, out.join(format!("{name}.parquet")))?;
         write_geojson(frame, out.join(format!("{name}.geojson")))?;
+    }
+    // Native GeoArrow encodings: points and (multi)polygons.
+    for (name, frame, native) in [
+        ("naturalearth_cities", &layers[2].1, NativeEncoding::Point),
+        (
+            "naturalearth_lowres",
+            &layers[1].1,
+            NativeEncoding::MultiPolygon,
+        ),
+    ] {
+        let options = GeoParquetWriteOptions {
+            encoding: GeometryEncoding::Native(native),
+            ..Default::default()
+        };
+        write_geoparquet_with(
+            frame,
+            out.join(format!("{name}_geoarrow.parquet")),
+            &options,
+        )?;
     }
     println!("wrote {} layers to {}", layers.len(), out.display());
     Ok(())

@@ -384,3 +384,76 @@ fn nested_columns_round_trip_in_geoparquet_and_are_refused_by_flat_formats() {
         assert!(!path.exists(), "{name}");
     }
 }
+
+#[test]
+fn native_geoarrow_encodings_are_written_on_request_and_read_back() {
+    use geoframe::geometry::NativeEncoding;
+    use geoframe::io::GeometryEncoding;
+    let dir = tempfile::tempdir().unwrap();
+    let promote = |g: Option<geo::Geometry>| match g {
+        Some(geo::Geometry::Polygon(p)) => Some(geo::Geometry::MultiPolygon(vec![p].into())),
+        other => other,
+    };
+    for (frame, native) in [
+        (common::cities(), NativeEncoding::Point),
+        (common::countries(), NativeEncoding::MultiPolygon),
+    ] {
+        let path = dir.path().join(format!("{}.parquet", native.name()));
+        let options = GeoParquetWriteOptions {
+            encoding: GeometryEncoding::Native(native),
+            ..Default::default()
+        };
+        write_geoparquet_with(&frame, &path, &options).unwrap();
+        assert_eq!(
+            footer_geo(&path)["columns"]["geometry"]["encoding"],
+            native.name()
+        );
+        let (schema, _) = batches(&path);
+        assert_eq!(
+            schema.field_with_name("geometry").unwrap().data_type(),
+            &native.data_type()
+        );
+        // Every coordinate column has statistics: readers can prune by them.
+        let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
+        let x = builder.metadata().row_group(0).columns().iter().find(|c| {
+            let p = c.column_path().string();
+            p.starts_with("geometry.") && p.ends_with(".x")
+        });
+        assert!(
+            x.and_then(|c| c.statistics()).is_some(),
+            "{}",
+            native.name()
+        );
+        let read = read_geoparquet(&path, &GeoParquetOptions::default()).unwrap();
+        let expected: Vec<_> = frame
+            .geometries()
+            .unwrap()
+            .into_iter()
+            .map(promote)
+            .collect();
+        assert_eq!(read.geometries().unwrap(), expected, "{}", native.name());
+        assert_eq!(read.len(), frame.len());
+    }
+    // Lines cannot go into `polygon`: an error naming the row and the file.
+    let lines = GeoFrame::from_geometries(
+        vec![
+            geo::Geometry::Polygon(geo::Polygon::new(
+                geo::LineString::from(vec![(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (0.0, 0.0)]),
+                vec![],
+            )),
+            geo::Geometry::LineString(geo::LineString::from(vec![(0.0, 0.0), (1.0, 1.0)])),
+        ],
+        None,
+    )
+    .unwrap();
+    let path = dir.path().join("mixed.parquet");
+    let options = GeoParquetWriteOptions {
+        encoding: GeometryEncoding::Native(NativeEncoding::Polygon),
+        ..Default::default()
+    };
+    match write_geoparquet_with(&lines, &path, &options) {
+        Err(geoframe::Error::InvalidGeometry { record: 1, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(!path.exists());
+}

@@ -14,8 +14,10 @@ use std::process::ExitCode;
 
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand, ValueEnum};
+use geoframe::geometry::NativeEncoding;
 use geoframe::io::{
-    GeoParquetOptions, GeoParquetWriteOptions, ParquetCompression, ShapefileOptions,
+    GeoParquetOptions, GeoParquetWriteOptions, GeometryEncoding, ParquetCompression,
+    ShapefileOptions,
 };
 use geoframe::join::{How, Predicate};
 use geoframe::ops::Aggregate;
@@ -49,6 +51,10 @@ struct Cli {
     /// for points; readers then cannot skip row groups by box).
     #[arg(long, global = true)]
     no_covering: bool,
+    /// Store GeoParquet geometries in a native GeoArrow encoding (point, linestring,
+    /// polygon or their multi forms, chosen from the geometry types) instead of WKB.
+    #[arg(long, global = true)]
+    geoarrow: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -195,6 +201,7 @@ struct Output {
     overwrite: bool,
     compression: ParquetCompression,
     covering: bool,
+    geoarrow: bool,
 }
 
 impl Output {
@@ -213,17 +220,36 @@ impl Output {
     fn write(&self, frame: &GeoFrame, path: &Path) -> Result<(), Error> {
         match format_of(path)? {
             Format::Shapefile => geoframe::io::write_shapefile(frame, path),
-            Format::GeoParquet => geoframe::io::write_geoparquet_with(
-                frame,
-                path,
-                &GeoParquetWriteOptions {
-                    compression: self.compression,
-                    covering: self.covering,
-                },
-            ),
+            Format::GeoParquet => {
+                let encoding = if self.geoarrow {
+                    GeometryEncoding::Native(native_encoding_for(frame)?)
+                } else {
+                    GeometryEncoding::Wkb
+                };
+                geoframe::io::write_geoparquet_with(
+                    frame,
+                    path,
+                    &GeoParquetWriteOptions {
+                        compression: self.compression,
+                        covering: self.covering,
+                        encoding,
+                    },
+                )
+            }
             Format::GeoJson => geoframe::io::write_geojson(frame, path),
         }
     }
+}
+
+/// The narrowest native GeoArrow encoding that holds every geometry of `frame`.
+fn native_encoding_for(frame: &GeoFrame) -> Result<NativeEncoding, Error> {
+    let names = frame.geom_type()?;
+    let types: std::collections::BTreeSet<&str> = names.iter().flatten().collect();
+    NativeEncoding::holding(types.iter().copied()).ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "--geoarrow: no native encoding holds {types:?} (one family, no collections)"
+        ))
+    })
 }
 
 /// An error of library operation `op` as the CLI command `command` that ran it.
@@ -292,6 +318,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         overwrite: cli.overwrite,
         compression: cli.compression,
         covering: !cli.no_covering,
+        geoarrow: cli.geoarrow,
     };
     let started = std::time::Instant::now();
     let rows = match cli.command {

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 mod envelope;
 mod native;
 pub use envelope::wkb_envelope;
-pub use native::{native_to_wkb, NativeEncoding};
+pub use native::{native_to_wkb, wkb_to_native, NativeEncoding};
 
 /// The Arrow extension name of the geometry column.
 pub const WKB_EXTENSION: &str = "geoarrow.wkb";

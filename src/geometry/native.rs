@@ -8,8 +8,15 @@ use std::str::FromStr;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
-use arrow_array::{Array, ArrayRef, BinaryArray, Float64Array, GenericListArray, OffsetSizeTrait};
+use std::sync::Arc;
+
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, Float64Array, GenericListArray, OffsetSizeTrait, StructArray,
+};
+use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
+use arrow_schema::Field;
+use geo::Geometry;
 
 use crate::error::{Error, Result};
 
@@ -264,6 +271,282 @@ pub fn native_to_wkb(array: &ArrayRef, encoding: NativeEncoding) -> Result<Binar
     Ok(BinaryArray::from_iter(values))
 }
 
+impl NativeEncoding {
+    /// The GeoParquet `encoding` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            NativeEncoding::Point => "point",
+            NativeEncoding::LineString => "linestring",
+            NativeEncoding::Polygon => "polygon",
+            NativeEncoding::MultiPoint => "multipoint",
+            NativeEncoding::MultiLineString => "multilinestring",
+            NativeEncoding::MultiPolygon => "multipolygon",
+        }
+    }
+
+    /// The narrowest encoding that holds every one of `types` (GeoJSON type names):
+    /// points with multipoints are `multipoint`, and so on; `None` when they mix
+    /// families (points with lines, say) or hold a collection.
+    ///
+    /// ```
+    /// use geoframe::geometry::NativeEncoding;
+    /// assert_eq!(NativeEncoding::holding(["Polygon", "MultiPolygon"]), Some(NativeEncoding::MultiPolygon));
+    /// assert_eq!(NativeEncoding::holding(["Point"]), Some(NativeEncoding::Point));
+    /// assert_eq!(NativeEncoding::holding(["Point", "LineString"]), None);
+    /// ```
+    pub fn holding<'a>(types: impl IntoIterator<Item = &'a str>) -> Option<NativeEncoding> {
+        use NativeEncoding::*;
+        let mut found: Option<NativeEncoding> = None;
+        for t in types {
+            let (single, multi) = match t {
+                "Point" | "MultiPoint" => (Point, MultiPoint),
+                "LineString" | "MultiLineString" => (LineString, MultiLineString),
+                "Polygon" | "MultiPolygon" => (Polygon, MultiPolygon),
+                _ => return None,
+            };
+            let this = if t.starts_with("Multi") {
+                multi
+            } else {
+                single
+            };
+            found = match found {
+                None => Some(this),
+                Some(f) if f == this => Some(f),
+                Some(f) if f == single || f == multi => Some(multi),
+                Some(_) => return None,
+            };
+        }
+        found
+    }
+
+    /// The Arrow type of this encoding with separated `x`, `y` coordinates.
+    pub fn data_type(self) -> DataType {
+        use NativeEncoding::*;
+        let coords = DataType::Struct(
+            vec![
+                Field::new("x", DataType::Float64, false),
+                Field::new("y", DataType::Float64, false),
+            ]
+            .into(),
+        );
+        let list =
+            |name: &str, inner: DataType| DataType::List(Arc::new(Field::new(name, inner, false)));
+        match self {
+            Point => coords,
+            LineString => list("vertices", coords),
+            MultiPoint => list("points", coords),
+            Polygon => list("rings", list("vertices", coords)),
+            MultiLineString => list("linestrings", list("vertices", coords)),
+            MultiPolygon => list("polygons", list("rings", list("vertices", coords))),
+        }
+    }
+
+    /// The field of a geometry column `name` in this encoding, with its GeoArrow
+    /// extension name.
+    pub fn field(self, name: &str) -> Field {
+        let metadata = std::collections::HashMap::from([
+            (
+                "ARROW:extension:name".to_string(),
+                format!("geoarrow.{}", self.name()),
+            ),
+            ("ARROW:extension:metadata".to_string(), "{}".to_string()),
+        ]);
+        Field::new(name, self.data_type(), true).with_metadata(metadata)
+    }
+}
+
+/// Builds the nested arrays of one encoding: offsets per list level, and coordinates.
+struct NativeBuilder {
+    encoding: NativeEncoding,
+    /// Offsets of each list level, outermost first.
+    offsets: Vec<Vec<i32>>,
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+    valid: Vec<bool>,
+}
+
+impl NativeBuilder {
+    fn new(encoding: NativeEncoding, rows: usize) -> NativeBuilder {
+        use NativeEncoding::*;
+        let depth = match encoding {
+            Point => 0,
+            LineString | MultiPoint => 1,
+            Polygon | MultiLineString => 2,
+            MultiPolygon => 3,
+        };
+        NativeBuilder {
+            encoding,
+            offsets: vec![vec![0]; depth],
+            xs: Vec::with_capacity(rows),
+            ys: Vec::with_capacity(rows),
+            valid: Vec::with_capacity(rows),
+        }
+    }
+
+    fn close(&mut self, level: usize) -> Result<()> {
+        let next = match self.offsets.get(level + 1) {
+            Some(inner) => inner.len() - 1,
+            None => self.xs.len(),
+        };
+        let next = i32::try_from(next)
+            .map_err(|_| Error::InvalidArgument("native geometry: more than 2^31 items".into()))?;
+        self.offsets[level].push(next);
+        Ok(())
+    }
+
+    fn line(&mut self, level: usize, line: &geo::LineString) -> Result<()> {
+        for c in &line.0 {
+            self.xs.push(c.x);
+            self.ys.push(c.y);
+        }
+        self.close(level)
+    }
+
+    fn polygon(&mut self, level: usize, polygon: &geo::Polygon) -> Result<()> {
+        // An empty polygon has no rings, not one empty ring.
+        if !polygon.exterior().0.is_empty() {
+            self.line(level + 1, polygon.exterior())?;
+            for ring in polygon.interiors() {
+                self.line(level + 1, ring)?;
+            }
+        }
+        self.close(level)
+    }
+
+    fn push(&mut self, geometry: Option<&Geometry>, row: u64) -> Result<()> {
+        use NativeEncoding as E;
+        let Some(g) = geometry else {
+            // A null row: no coordinates, an empty entry at every list level.
+            if self.offsets.is_empty() {
+                self.xs.push(0.0);
+                self.ys.push(0.0);
+            } else {
+                self.close(0)?;
+            }
+            self.valid.push(false);
+            return Ok(());
+        };
+        match (self.encoding, g) {
+            (E::Point, Geometry::Point(p)) => {
+                self.xs.push(p.x());
+                self.ys.push(p.y());
+            }
+            (E::LineString, Geometry::LineString(l)) => self.line(0, l)?,
+            (E::Polygon, Geometry::Polygon(p)) => self.polygon(0, p)?,
+            (E::MultiPoint, Geometry::Point(p)) => {
+                self.xs.push(p.x());
+                self.ys.push(p.y());
+                self.close(0)?;
+            }
+            (E::MultiPoint, Geometry::MultiPoint(m)) => {
+                for p in &m.0 {
+                    self.xs.push(p.x());
+                    self.ys.push(p.y());
+                }
+                self.close(0)?;
+            }
+            (E::MultiLineString, Geometry::LineString(l)) => {
+                self.line(1, l)?;
+                self.close(0)?;
+            }
+            (E::MultiLineString, Geometry::MultiLineString(m)) => {
+                for l in &m.0 {
+                    self.line(1, l)?;
+                }
+                self.close(0)?;
+            }
+            (E::MultiPolygon, Geometry::Polygon(p)) => {
+                self.polygon(1, p)?;
+                self.close(0)?;
+            }
+            (E::MultiPolygon, Geometry::MultiPolygon(m)) => {
+                for p in &m.0 {
+                    self.polygon(1, p)?;
+                }
+                self.close(0)?;
+            }
+            (encoding, other) => {
+                return Err(Error::InvalidGeometry {
+                    path: None,
+                    record: row,
+                    message: format!(
+                        "a {} does not fit the native `{}` encoding",
+                        crate::geometry::type_name(other),
+                        encoding.name()
+                    ),
+                })
+            }
+        }
+        self.valid.push(true);
+        Ok(())
+    }
+
+    fn finish(self) -> Result<ArrayRef> {
+        let DataType::Struct(coord_fields) = NativeEncoding::Point.data_type() else {
+            return Err(Error::Internal("the point type is a struct".into()));
+        };
+        let coords: ArrayRef = Arc::new(StructArray::new(
+            coord_fields,
+            vec![
+                Arc::new(Float64Array::from(self.xs)),
+                Arc::new(Float64Array::from(self.ys)),
+            ],
+            None,
+        ));
+        let nulls = self
+            .valid
+            .contains(&false)
+            .then(|| NullBuffer::from(self.valid.clone()));
+        if self.offsets.is_empty() {
+            let s = coords.as_struct().clone();
+            let (fields, columns, _) = s.into_parts();
+            return Ok(Arc::new(StructArray::new(fields, columns, nulls)));
+        }
+        // Innermost level first: each wraps the array below it.
+        let mut data_type = self.encoding.data_type();
+        let mut types = Vec::new();
+        while let DataType::List(field) = data_type {
+            types.push(field.clone());
+            data_type = field.data_type().clone();
+        }
+        let mut values = coords;
+        let depth = self.offsets.len();
+        for (level, offsets) in self.offsets.into_iter().enumerate().rev() {
+            let field = types[level].clone();
+            let level_nulls = if level == 0 { nulls.clone() } else { None };
+            values = Arc::new(arrow_array::ListArray::try_new(
+                field,
+                arrow_buffer::OffsetBuffer::new(offsets.into()),
+                values,
+                level_nulls,
+            )?);
+        }
+        debug_assert!(depth > 0);
+        Ok(values)
+    }
+}
+
+/// Converts a WKB array into the native GeoArrow `encoding`, row for row; a geometry the
+/// encoding cannot hold (a line in `polygon`) is an error naming its row (`first_row` +
+/// its index).
+pub fn wkb_to_native(
+    array: &BinaryArray,
+    encoding: NativeEncoding,
+    first_row: u64,
+) -> Result<ArrayRef> {
+    let mut builder = NativeBuilder::new(encoding, array.len());
+    for i in 0..array.len() {
+        let row = first_row + i as u64;
+        let geometry = if array.is_valid(i) {
+            Some(crate::geometry::from_wkb(array.value(i), row)?)
+        } else {
+            None
+        };
+        builder.push(geometry.as_ref(), row)?;
+    }
+    builder.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,6 +660,75 @@ mod tests {
         assert_eq!(
             from_wkb(wkb.value(1), 1).unwrap(),
             Geometry::Point(point!(x: 3.0, y: 4.0))
+        );
+    }
+
+    #[test]
+    fn wkb_round_trips_through_every_encoding() {
+        use crate::geometry::to_wkb;
+        let poly = polygon![(x: 0.0, y: 0.0), (x: 4.0, y: 1.0), (x: 2.0, y: 5.0), (x: 0.0, y: 0.0)];
+        let line = line_string![(x: 1.0, y: 9.0), (x: -1.0, y: -9.0)];
+        let cases: Vec<(NativeEncoding, Vec<Option<Geometry>>)> = vec![
+            (
+                NativeEncoding::Point,
+                vec![Some(Geometry::Point(point!(x: 1.0, y: 2.0))), None],
+            ),
+            (
+                NativeEncoding::LineString,
+                vec![None, Some(Geometry::LineString(line.clone()))],
+            ),
+            (
+                NativeEncoding::Polygon,
+                vec![Some(Geometry::Polygon(poly.clone()))],
+            ),
+            (
+                NativeEncoding::MultiPolygon,
+                vec![
+                    Some(Geometry::MultiPolygon(
+                        vec![poly.clone(), poly.clone()].into(),
+                    )),
+                    None,
+                    Some(Geometry::MultiPolygon(vec![poly.clone()].into())),
+                ],
+            ),
+            (
+                NativeEncoding::MultiLineString,
+                vec![Some(Geometry::MultiLineString(geo::MultiLineString(vec![
+                    line.clone(),
+                    line,
+                ])))],
+            ),
+            (
+                NativeEncoding::MultiPoint,
+                vec![Some(Geometry::MultiPoint(
+                    vec![point!(x: 1.0, y: 1.0)].into(),
+                ))],
+            ),
+        ];
+        for (encoding, geometries) in cases {
+            let wkb = BinaryArray::from_iter(geometries.iter().map(|g| g.as_ref().map(to_wkb)));
+            let native = wkb_to_native(&wkb, encoding, 0).unwrap();
+            assert_eq!(native.data_type(), &encoding.data_type(), "{encoding:?}");
+            let back = native_to_wkb(&native, encoding).unwrap();
+            let decoded: Vec<Option<Geometry>> = (0..back.len())
+                .map(|i| {
+                    back.is_valid(i)
+                        .then(|| from_wkb(back.value(i), 0).unwrap())
+                })
+                .collect();
+            assert_eq!(decoded, geometries, "{encoding:?}");
+        }
+        // A polygon promoted to a multipolygon; a line refused by `polygon`, naming its row.
+        let wkb = BinaryArray::from_iter_values([to_wkb(&Geometry::Polygon(poly))]);
+        let native = wkb_to_native(&wkb, NativeEncoding::MultiPolygon, 0).unwrap();
+        let back = native_to_wkb(&native, NativeEncoding::MultiPolygon).unwrap();
+        assert!(
+            matches!(from_wkb(back.value(0), 0).unwrap(), Geometry::MultiPolygon(m) if m.0.len() == 1)
+        );
+        let err = wkb_to_native(&wkb, NativeEncoding::LineString, 41).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidGeometry { record: 41, .. }),
+            "{err:?}"
         );
     }
 

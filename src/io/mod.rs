@@ -17,7 +17,7 @@ mod source;
 pub use self::geojson::{read_geojson, write_geojson, GeoJsonSink, GeoJsonSource};
 pub use self::geoparquet::{
     read_geoparquet, read_geoparquet_bbox, write_geoparquet, write_geoparquet_with,
-    GeoParquetOptions, GeoParquetSink, GeoParquetSource, GeoParquetWriteOptions,
+    GeoParquetOptions, GeoParquetSink, GeoParquetSource, GeoParquetWriteOptions, GeometryEncoding,
     ParquetCompression,
 };
 pub use self::shapefile::{

@@ -7,7 +7,9 @@ mod pages;
 mod read;
 mod write;
 
-pub use options::{GeoParquetOptions, GeoParquetWriteOptions, ParquetCompression};
+pub use options::{
+    GeoParquetOptions, GeoParquetWriteOptions, GeometryEncoding, ParquetCompression,
+};
 pub use read::{read_geoparquet, read_geoparquet_bbox, GeoParquetSource};
 pub use write::{write_geoparquet, write_geoparquet_with, GeoParquetSink};
 

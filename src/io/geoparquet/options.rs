@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel};
 
+use crate::geometry::NativeEncoding;
+
 use crate::error::{Error, Result};
 
 /// Options for [`super::read_geoparquet`] and [`super::GeoParquetSource`].
@@ -44,6 +46,21 @@ pub struct GeoParquetWriteOptions {
     /// `ymax` per row, with statistics), which lets readers skip row groups and rows
     /// outside a query box. Default `true`.
     pub covering: bool,
+    /// How geometries are stored. Default WKB.
+    pub encoding: GeometryEncoding,
+}
+
+/// How a GeoParquet file stores its geometry column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GeometryEncoding {
+    /// Well-known binary: any geometry type, and what every reader takes.
+    #[default]
+    Wkb,
+    /// A native GeoArrow encoding (nested lists around `x`, `y` coordinate columns, each
+    /// with statistics): one geometry family per file, a single geometry promoted to its
+    /// multi form where the encoding is a multi one. See
+    /// [`NativeEncoding::holding`] to choose one for a frame.
+    Native(NativeEncoding),
 }
 
 impl Default for GeoParquetWriteOptions {
@@ -51,6 +68,7 @@ impl Default for GeoParquetWriteOptions {
         GeoParquetWriteOptions {
             compression: ParquetCompression::DEFAULT,
             covering: true,
+            encoding: GeometryEncoding::Wkb,
         }
     }
 }

@@ -24,10 +24,10 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 use tempfile::NamedTempFile;
 
-use super::{parquet_error, GeoParquetWriteOptions};
+use super::{parquet_error, GeoParquetWriteOptions, GeometryEncoding};
 use crate::crs::Crs;
 use crate::error::{Error, Result};
-use crate::geometry::{self, wkb_envelope};
+use crate::geometry::{self, wkb_envelope, wkb_to_native};
 use crate::io::atomic::AtomicFile;
 use crate::io::source::{write_frame, PartitionSink, SinkLayout};
 use crate::partition::Partition;
@@ -56,7 +56,7 @@ pub fn write_geoparquet(frame: &GeoFrame, path: impl AsRef<Path>) -> Result<()> 
 /// ```no_run
 /// # use geoframe::{GeoFrame, io::{write_geoparquet_with, GeoParquetWriteOptions}};
 /// # fn f(frame: &GeoFrame) -> geoframe::Result<()> {
-/// let options = GeoParquetWriteOptions { compression: "zstd".parse()?, covering: false };
+/// let options = GeoParquetWriteOptions { compression: "zstd".parse()?, covering: false, ..Default::default() };
 /// write_geoparquet_with(frame, "counties.parquet", &options)?;
 /// # Ok(()) }
 /// ```
@@ -81,6 +81,9 @@ pub struct GeoParquetSink {
     /// The covering column's name, when one is written.
     covering: Option<String>,
     compression: parquet::basic::Compression,
+    encoding: GeometryEncoding,
+    /// Rows written so far, to number rows in errors.
+    rows: u64,
     geometry_column: usize,
     crs: Option<Crs>,
     /// The temporary file until the first write opens the Parquet writer on it.
@@ -124,6 +127,9 @@ impl GeoParquetSink {
             .iter()
             .map(|f| f.as_ref().clone())
             .collect();
+        if let GeometryEncoding::Native(native) = options.encoding {
+            fields[layout.geometry_column] = native.field(geometry_name);
+        }
         if let Some(name) = &covering {
             fields.push(Field::new(name, DataType::Struct(covering_fields()), true));
         }
@@ -133,6 +139,8 @@ impl GeoParquetSink {
             file_schema: Arc::new(Schema::new(fields)),
             covering,
             compression,
+            encoding: options.encoding,
+            rows: 0,
             schema: layout.schema.clone(),
             geometry_column: layout.geometry_column,
             crs: layout.crs.clone(),
@@ -224,8 +232,12 @@ impl GeoParquetSink {
                 .map_err(|e| Error::Crs(format!("PROJ wrote invalid PROJJSON: {e}")))?,
             None => Value::Null,
         };
+        let encoding = match self.encoding {
+            GeometryEncoding::Wkb => "WKB",
+            GeometryEncoding::Native(native) => native.name(),
+        };
         let mut column = json!({
-            "encoding": "WKB",
+            "encoding": encoding,
             "geometry_types": self.types.iter().collect::<Vec<_>>(),
             "crs": crs,
         });
@@ -269,6 +281,12 @@ impl PartitionSink for GeoParquetSink {
         let path = self.path.clone();
         let file_schema = self.file_schema.clone();
         let with_covering = self.covering.is_some();
+        let encoding = self.encoding;
+        let mut first_rows = Vec::with_capacity(partitions.len());
+        for p in partitions {
+            first_rows.push(self.rows);
+            self.rows += p.len() as u64;
+        }
         let open = self.open(sample.as_ref())?;
         let first = open.next_row_group;
         let factory = &open.factory;
@@ -276,17 +294,19 @@ impl PartitionSink for GeoParquetSink {
             .par_iter()
             .enumerate()
             .map(|(k, p)| {
-                let batch = if with_covering {
-                    let mut columns = p.batch().columns().to_vec();
+                let mut columns = p.batch().columns().to_vec();
+                if let GeometryEncoding::Native(native) = encoding {
+                    columns[p.geometry_column_index()] =
+                        wkb_to_native(p.geometry_array(), native, first_rows[k])
+                            .map_err(|e| e.in_file(&path))?;
+                }
+                if with_covering {
                     columns.push(covering_array(p.geometry_array()));
-                    RecordBatch::try_new(file_schema.clone(), columns)?
-                } else {
-                    p.batch().clone()
-                };
-                encode_row_group(factory, first + k, &batch)
+                }
+                let batch = RecordBatch::try_new(file_schema.clone(), columns)?;
+                encode_row_group(factory, first + k, &batch).map_err(parquet_error(&path))
             })
-            .collect::<std::result::Result<_, _>>()
-            .map_err(parquet_error(&path))?;
+            .collect::<Result<_>>()?;
         open.next_row_group += partitions.len();
         if open.send.send(encoded).is_err() {
             // The appender stopped on an error: report that error.
