@@ -16,8 +16,10 @@ fn bytes_read() -> u64 {
     std::fs::read_to_string("/proc/self/io")
         .ok()
         .and_then(|io| {
-            io.lines()
-                .find_map(|l| l.strip_prefix("rchar: ").and_then(|v| v.trim().parse().ok()))
+            io.lines().find_map(|l| {
+                l.strip_prefix("rchar: ")
+                    .and_then(|v| v.trim().parse().ok())
+            })
         })
         .unwrap_or(0)
 }
@@ -36,7 +38,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sorted = std::env::temp_dir().join("geoframe_bbox_read.parquet");
     let points = read_geoparquet(&input, &Default::default())?;
     let total = points.len();
-    write_geoparquet(&points.spatial_shuffle(ShuffleMethod::Hilbert, 100)?, &sorted)?;
+    write_geoparquet(
+        &points.spatial_shuffle(ShuffleMethod::Hilbert, 100)?,
+        &sorted,
+    )?;
     drop(points);
     let file_bytes = std::fs::metadata(&sorted)?.len();
     // 1 % of the contiguous-US box [-125, 24, -66, 50] the points fill uniformly.
@@ -62,7 +67,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "file: {total} points, {:.1} MB, 100 row groups (Hilbert order, bbox covering)",
         file_bytes as f64 / 1e6
     );
-    println!("| read | rows | bytes read (MB) | share of file | median (s) |\n|---|---|---|---|---|");
+    println!(
+        "| read | rows | bytes read (MB) | share of file | median (s) |\n|---|---|---|---|---|"
+    );
     println!(
         "| whole file | {total} | {:.1} | {:.1} % | {:.3} |",
         whole_bytes as f64 / 1e6,

@@ -365,6 +365,45 @@ fn a_bbox_that_contradicts_the_data_is_an_error() {
     assert_format_error(read(&path), &path, "outside the `geo` bbox");
 }
 
+/// Covering statistics that leave out part of their row group's data would make box
+/// filters and joins skip rows: reading that row group is an error.
+#[test]
+fn covering_statistics_that_contradict_the_data_are_an_error() {
+    use parquet::file::statistics::Statistics;
+    let dir = tempfile::tempdir().unwrap();
+    let path = sample(dir.path());
+    forge(&path, |m| {
+        let mut builder = m.into_builder();
+        let mut groups = builder.take_row_groups();
+        let mut columns = groups[0].columns().to_vec();
+        let c = columns
+            .iter()
+            .position(|c| c.column_path().string() == "bbox.xmin")
+            .expect("a covering column");
+        // The least xmin claimed to be 0: the group's western cities lie outside.
+        columns[c] = columns[c]
+            .clone()
+            .into_builder()
+            .set_statistics(Statistics::double(
+                Some(0.0),
+                Some(179.0),
+                None,
+                Some(0),
+                false,
+            ))
+            .build()
+            .unwrap();
+        groups[0] = groups[0]
+            .clone()
+            .into_builder()
+            .set_column_metadata(columns)
+            .build()
+            .unwrap();
+        builder.set_row_groups(groups).build()
+    });
+    assert_format_error(read(&path), &path, "outside its `bbox` covering statistics");
+}
+
 /// Every truncation of the file (at 97 points) is an error naming it.
 #[test]
 fn truncated_geoparquet() {
