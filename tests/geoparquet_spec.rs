@@ -11,7 +11,7 @@ use std::path::Path;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_array::{Array, RecordBatch};
-use geo::{BoundingRect, Rect};
+use geo::{BoundingRect, CoordsIter, Rect};
 use geoframe::io::{
     read_geoparquet, read_geoparquet_bbox, write_geoparquet, write_geoparquet_with,
     GeoParquetOptions, GeoParquetSource, GeoParquetWriteOptions, ParquetCompression,
@@ -42,13 +42,19 @@ fn footer_geo(path: &Path) -> Value {
     serde_json::from_str(geo.value.as_deref().unwrap()).unwrap()
 }
 
-/// Every row of `frame` as its geometry's box (`None` for null or empty geometries).
+/// Every row of `frame` as the box of all its coordinates, holes included (`None` for
+/// null or empty geometries): `geo`'s `bounding_rect` where a polygon's holes lie inside its
+/// shell, wider for the three counties with a hole outside theirs.
 fn row_boxes(frame: &GeoFrame) -> Vec<Option<Rect>> {
     frame
         .partitions()
         .iter()
         .flat_map(|p| p.geometries(0).unwrap())
-        .map(|g| g.and_then(|g| g.bounding_rect()))
+        .map(|g| {
+            let g = g?;
+            let hull = geo::MultiPoint(g.coords_iter().map(geo::Point::from).collect());
+            hull.bounding_rect()
+        })
         .collect()
 }
 

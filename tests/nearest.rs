@@ -198,3 +198,39 @@ fn nearest_without_a_distance_column() {
         assert!(joined.len() >= 20);
     }
 }
+
+/// Point 495987 of the peers' 1e6 splitmix points lies at exactly the same distance,
+/// 0.01064040382157998, from counties 06001 and 06075: GeoPandas keeps both. For 06075 the
+/// nearest part is a degenerate hole (A, A, B, A) outside its shell, on 06001's boundary;
+/// geoframe's boxes hold every ring, so the search measures it too.
+#[test]
+fn a_tie_through_an_invalid_hole_is_kept_as_geopandas_keeps_it() {
+    let points = geoframe::datagen::uniform_points(495_988, 42, 500_000).unwrap();
+    let p = points.partitions().last().unwrap();
+    let point = p.geometries(0).unwrap().pop().unwrap().unwrap();
+    assert_eq!(
+        point,
+        Geometry::Point(geo::point!(x: -122.34292579674648, y: 37.78406917980748))
+    );
+    let one = GeoFrame::from_geometries(vec![point], points.crs().cloned()).unwrap();
+    let counties = geoframe::io::read_shapefile(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/data/us_counties/us_counties.shp"
+        ),
+        &Default::default(),
+    )
+    .unwrap();
+    let joined = sjoin_nearest(&one, &counties, How::Inner, None, Some("dist")).unwrap();
+    let geoids = joined.column("geoid").unwrap();
+    let geoids: Vec<&str> = (0..joined.len())
+        .map(|i| geoids.as_string::<i32>().value(i))
+        .collect();
+    // In right-row order: 06075 comes before 06001 in the file.
+    assert_eq!(geoids, ["06075", "06001"]);
+    let dist = joined.column("dist").unwrap();
+    assert_eq!(
+        dist.as_primitive::<Float64Type>().values().to_vec(),
+        vec![0.01064040382157998; 2]
+    );
+}

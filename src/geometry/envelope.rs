@@ -5,8 +5,9 @@ use geo::Rect;
 
 /// The 2D bounding box of a WKB (ISO or EWKB, any dimension) geometry, or `None` when it
 /// is empty (no coordinates, or only NaN ones, as WKB writes an empty point) or malformed.
-/// A polygon's box is its exterior ring's, as in `geo` and GEOS (a valid polygon's holes
-/// lie inside it), so that boxes agree with GeoPandas' on invalid polygons too.
+/// Every ring counts, holes included, as in [`crate::geometry::bounds`]: an invalid hole
+/// outside its shell widens the box, so that a box filter never drops a row a predicate
+/// would keep.
 ///
 /// ```
 /// use geo::line_string;
@@ -64,16 +65,11 @@ impl Reader<'_> {
     }
 
     fn coords(&mut self, little: bool, n: usize, dims: usize) -> Option<()> {
-        self.visit_coords(little, n, dims, true)
-    }
-
-    /// Reads `n` coordinates, growing the box with them when `grow`.
-    fn visit_coords(&mut self, little: bool, n: usize, dims: usize, grow: bool) -> Option<()> {
         let size = 8 * dims;
         let all = self
             .bytes
             .get(self.at..self.at.checked_add(n.checked_mul(size)?)?)?;
-        for coord in all.chunks_exact(size).filter(|_| grow) {
+        for coord in all.chunks_exact(size) {
             let read = |k: usize| {
                 let b: [u8; 8] = coord[8 * k..8 * k + 8].try_into().unwrap_or_default();
                 if little {
@@ -125,9 +121,9 @@ impl Reader<'_> {
             }
             3 => {
                 let rings = self.count(little, 4)?;
-                for ring in 0..rings {
+                for _ in 0..rings {
                     let n = self.count(little, 8 * dims)?;
-                    self.visit_coords(little, n, dims, ring == 0)?;
+                    self.coords(little, n, dims)?;
                 }
                 Some(())
             }
@@ -175,8 +171,8 @@ mod tests {
     }
 
     #[test]
-    fn a_polygons_box_is_its_exterior_rings() {
-        // A hole reaching outside its shell (invalid): the box ignores it, as geo does.
+    fn a_polygons_box_holds_every_ring() {
+        // A hole reaching outside its shell (invalid): the box holds it.
         let shell = geo::LineString::from(vec![(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 0.0)]);
         let hole = geo::LineString::from(vec![(1.0, 1.0), (9.0, 1.0), (1.0, -5.0), (1.0, 1.0)]);
         let g = Geometry::Polygon(geo::Polygon::new(shell, vec![hole]));

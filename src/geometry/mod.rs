@@ -129,9 +129,22 @@ pub fn encode_array<'a>(geometries: impl IntoIterator<Item = Option<&'a Geometry
     )
 }
 
-/// The bounding box of a geometry; `None` for empty geometries.
+/// The box of every coordinate of a geometry, holes included; `None` for empty
+/// geometries. Unlike `geo`'s `bounding_rect` (and GEOS' envelope), which take a polygon's
+/// exterior ring alone, this box also holds an (invalid) interior ring lying outside its
+/// shell, whose boundary predicates and distances still see: every pruning step uses it,
+/// so that pruning never changes an answer.
 pub fn bounds(geometry: &Geometry) -> Option<Rect> {
-    geometry.bounding_rect()
+    match geometry {
+        Geometry::Polygon(_) | Geometry::MultiPolygon(_) | Geometry::GeometryCollection(_) => {
+            let mut fold = BoundsFold::new();
+            for c in geo::CoordsIter::coords_iter(geometry) {
+                fold.point(c.x, c.y);
+            }
+            fold.finish()
+        }
+        other => other.bounding_rect(),
+    }
 }
 
 /// A box that contains every coordinate: the bounds of a partition that could be anywhere

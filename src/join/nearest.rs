@@ -1,6 +1,6 @@
 //! Nearest-neighbour join: for each left row, the right rows at the smallest distance.
 
-use geo::{BoundingRect, Distance, Euclidean, Geometry, Point};
+use geo::{Distance, Euclidean, Geometry, Point};
 use rstar::AABB;
 
 use super::index::PartitionIndexed;
@@ -47,7 +47,9 @@ pub(crate) fn nearest_pairs(
     let mut out = Vec::new();
     for (i, g) in left.geometries(left_first_row)?.iter().enumerate() {
         let Some(g) = g else { continue };
-        let Some(b) = g.bounding_rect() else { continue };
+        let Some(b) = crate::geometry::bounds(g) else {
+            continue;
+        };
         let row = left_first_row + i as u64;
         if let Geometry::Point(p) = g {
             out.extend(nearest_to_point(

@@ -4,7 +4,6 @@
 
 use arrow_array::Array;
 use geo::algorithm::coordinate_position::CoordPos;
-use geo::BoundingRect;
 use rstar::AABB;
 
 use super::index::{CellPosition, Grid, PartitionIndexed};
@@ -127,7 +126,7 @@ impl Probe<'_> {
         found: &mut Vec<(u64, u64)>,
     ) -> Result<()> {
         let g = geometry::from_wkb(wkb, row)?;
-        let Some(b) = g.bounding_rect() else {
+        let Some(b) = geometry::bounds(&g) else {
             return Ok(());
         };
         let env = AABB::from_corners(

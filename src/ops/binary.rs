@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{DataType, Field, FieldRef, Schema};
-use geo::{BoundingRect, Geometry, Intersects, Rect};
+use geo::{Geometry, Intersects, Rect};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -43,8 +43,7 @@ pub(crate) fn relate_rows(
         .iter()
         .map(|g| {
             g.as_ref().is_some_and(|g| {
-                g.bounding_rect()
-                    .is_some_and(|b| grow(b, reach).intersects(&other_box))
+                geometry::bounds(g).is_some_and(|b| grow(b, reach).intersects(&other_box))
                     && predicate.test(g, other)
             })
         })
@@ -84,7 +83,7 @@ impl ColumnOp {
                 geometry,
             } => {
                 let other = geometry::from_wkb(geometry, 0)?;
-                let answers = match other.bounding_rect() {
+                let answers = match geometry::bounds(&other) {
                     Some(other_box) => relate_rows(p, first_row, *predicate, &other, other_box)?,
                     None => vec![false; p.len()],
                 };
@@ -124,7 +123,7 @@ impl GeoFrame {
     /// ```
     pub fn relate_to(&self, predicate: Predicate, other: &Geometry) -> Result<BooleanArray> {
         predicate.check()?;
-        let Some(other_box) = other.bounding_rect() else {
+        let Some(other_box) = geometry::bounds(other) else {
             // An empty geometry meets nothing.
             return Ok(BooleanArray::from(vec![false; self.len()]));
         };

@@ -7,7 +7,7 @@ pub(crate) mod prepared;
 
 pub(crate) use grid::{CellPosition, Grid};
 
-use geo::{BoundingRect, Geometry};
+use geo::Geometry;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
@@ -43,12 +43,12 @@ impl PartitionIndexed {
             .iter()
             .map(|g| g.as_ref().and_then(PreparedPolygon::new))
             .collect();
-        // Boxes of the exterior rings, as GEOS's envelopes: a point outside a polygon's
-        // envelope is outside it, whatever its (invalid) holes outside the shell enclose.
+        // Boxes of every ring: an (invalid) hole outside its shell is still boundary, which
+        // `intersects`, `touches` and distances see.
         let rects: Vec<(usize, geo::Rect)> = geometries
             .iter()
             .enumerate()
-            .filter_map(|(i, g)| Some((i, g.as_ref()?.bounding_rect()?)))
+            .filter_map(|(i, g)| Some((i, crate::geometry::bounds(g.as_ref()?)?)))
             .collect();
         let boxes = rects
             .iter()
