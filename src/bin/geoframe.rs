@@ -14,7 +14,6 @@ use std::process::ExitCode;
 
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand, ValueEnum};
-use geoframe::geometry::NativeEncoding;
 use geoframe::io::{
     GeoParquetOptions, GeoParquetWriteOptions, GeometryEncoding, ParquetCompression,
     ShapefileOptions,
@@ -222,7 +221,13 @@ impl Output {
             Format::Shapefile => geoframe::io::write_shapefile(frame, path),
             Format::GeoParquet => {
                 let encoding = if self.geoarrow {
-                    GeometryEncoding::Native(native_encoding_for(frame)?)
+                    GeometryEncoding::Native(geoframe::io::native_encoding_for(frame).ok_or_else(
+                        || {
+                            Error::InvalidArgument(
+                                "--geoarrow: the geometries mix families (points, lines, polygons) or hold collections; no native encoding holds them".into(),
+                            )
+                        },
+                    )?)
                 } else {
                     GeometryEncoding::Wkb
                 };
@@ -239,17 +244,6 @@ impl Output {
             Format::GeoJson => geoframe::io::write_geojson(frame, path),
         }
     }
-}
-
-/// The narrowest native GeoArrow encoding that holds every geometry of `frame`.
-fn native_encoding_for(frame: &GeoFrame) -> Result<NativeEncoding, Error> {
-    let names = frame.geom_type()?;
-    let types: std::collections::BTreeSet<&str> = names.iter().flatten().collect();
-    NativeEncoding::holding(types.iter().copied()).ok_or_else(|| {
-        Error::InvalidArgument(format!(
-            "--geoarrow: no native encoding holds {types:?} (one family, no collections)"
-        ))
-    })
 }
 
 /// An error of library operation `op` as the CLI command `command` that ran it.

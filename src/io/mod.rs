@@ -16,9 +16,9 @@ mod source;
 
 pub use self::geojson::{read_geojson, write_geojson, GeoJsonSink, GeoJsonSource};
 pub use self::geoparquet::{
-    read_geoparquet, read_geoparquet_bbox, write_geoparquet, write_geoparquet_with,
-    GeoParquetOptions, GeoParquetSink, GeoParquetSource, GeoParquetWriteOptions, GeometryEncoding,
-    ParquetCompression,
+    native_encoding_for, read_geoparquet, read_geoparquet_bbox, write_geoparquet,
+    write_geoparquet_with, GeoParquetOptions, GeoParquetSink, GeoParquetSource,
+    GeoParquetWriteOptions, GeometryEncoding, ParquetCompression,
 };
 pub use self::shapefile::{
     read_shapefile, write_shapefile, ShapefileOptions, ShapefileSink, ShapefileSource,

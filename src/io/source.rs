@@ -26,6 +26,14 @@ pub struct PartitionMeta {
     pub bounds: Option<Rect>,
 }
 
+impl PartitionMeta {
+    /// Whether the partition may hold a row whose box meets `rect`: it has rows, and its
+    /// bounds meet `rect`.
+    pub(crate) fn meets(&self, rect: Rect) -> bool {
+        self.rows > 0 && self.bounds.is_some_and(|b| b.intersects(&rect))
+    }
+}
+
 /// A format's partitions, read on demand: each partition is read by its own task, in
 /// parallel, and only when a plan needs it.
 ///
@@ -153,7 +161,7 @@ pub(crate) fn read_source_bbox(source: &dyn PartitionSource, rect: Rect) -> Resu
         .partitions()
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.rows > 0 && p.bounds.is_some_and(|b| b.intersects(&rect)))
+        .filter(|(_, p)| p.meets(rect))
         .map(|(k, _)| k)
         .collect();
     read_source(&BoxFiltered {

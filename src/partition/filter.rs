@@ -6,7 +6,7 @@ use arrow_array::{Array, BooleanArray};
 use geo::{Intersects, Rect};
 
 use crate::error::Result;
-use crate::geometry::{self, wkb_envelope};
+use crate::geometry::wkb_envelope;
 use crate::partition::Partition;
 
 impl Partition {
@@ -21,32 +21,21 @@ impl Partition {
     /// assert_eq!(kept.len(), 3);
     /// ```
     pub fn filter_bbox(&self, rect: Rect) -> Result<Partition> {
-        filter_partition(self, rect)
+        if self.bounds().is_some_and(|b| rect_contains(rect, b)) {
+            return Ok(self.clone());
+        }
+        let array = self.geometry_array();
+        let keep: BooleanArray = (0..array.len())
+            .map(|i| {
+                Some(
+                    array.is_valid(i)
+                        && wkb_envelope(array.value(i)).is_some_and(|e| e.intersects(&rect)),
+                )
+            })
+            .collect();
+        let batch = arrow_select::filter::filter_record_batch(self.batch(), &keep)?;
+        Partition::from_checked_rows(batch, self.geometry_column_index())
     }
-}
-
-fn filter_partition(p: &Partition, rect: Rect) -> Result<Partition> {
-    if p.bounds().is_some_and(|b| rect_contains(rect, b)) {
-        return Ok(p.clone());
-    }
-    let array = p.geometry_array();
-    let keep: BooleanArray = (0..array.len())
-        .map(|i| {
-            let inside = array.is_valid(i)
-                && match geometry::point_xy(array.value(i)) {
-                    Some((x, y)) => {
-                        rect.min().x <= x
-                            && x <= rect.max().x
-                            && rect.min().y <= y
-                            && y <= rect.max().y
-                    }
-                    None => wkb_envelope(array.value(i)).is_some_and(|e| e.intersects(&rect)),
-                };
-            Some(inside)
-        })
-        .collect();
-    let batch = arrow_select::filter::filter_record_batch(p.batch(), &keep)?;
-    Partition::from_checked_rows(batch, p.geometry_column_index())
 }
 
 /// Whether `outer` holds all of `inner`.
@@ -61,6 +50,7 @@ fn rect_contains(outer: Rect, inner: Rect) -> bool {
 mod tests {
     use super::*;
     use crate::frame::GeoFrame;
+    use crate::geometry;
     use geo::{line_string, point, Geometry, Intersects};
 
     #[test]

@@ -88,6 +88,24 @@ fn first_rows(parts: &[PartitionMeta]) -> Vec<u64> {
 impl Compiler {
     /// One task per partition of `input`, made by `kind(k)`, for nodes that map partition
     /// `k` of their input to partition `k` of `frame`.
+    /// One task per kept input partition (`kept`: indices into `input`'s partitions, in
+    /// order); the pruned ones get none.
+    fn emit_kept(
+        &mut self,
+        input: &LazyFrame,
+        kept: &[usize],
+        kind: impl Fn(usize) -> TaskKind,
+    ) -> Vec<TaskId> {
+        let inputs = self.emit(input);
+        kept.iter()
+            .enumerate()
+            .map(|(k, &i)| {
+                self.graph
+                    .push(kind(i), Some(k), Some(input.parts[i].rows), vec![inputs[i]])
+            })
+            .collect()
+    }
+
     fn emit_per_partition(
         &mut self,
         frame: &LazyFrame,
@@ -188,30 +206,14 @@ impl Compiler {
                 })
             }
             Node::Clip { input, mask, kept } => {
-                let inputs = self.emit(input);
                 let input_first = first_rows(&input.parts);
-                kept.iter()
-                    .enumerate()
-                    .map(|(k, &i)| {
-                        let kind = TaskKind::Clip {
-                            mask: mask.clone(),
-                            first_row: input_first[i],
-                        };
-                        self.graph
-                            .push(kind, Some(k), Some(input.parts[i].rows), vec![inputs[i]])
-                    })
-                    .collect()
+                self.emit_kept(input, kept, |i| TaskKind::Clip {
+                    mask: mask.clone(),
+                    first_row: input_first[i],
+                })
             }
             Node::FilterBbox { input, rect, kept } => {
-                let inputs = self.emit(input);
-                kept.iter()
-                    .enumerate()
-                    .map(|(k, &i)| {
-                        let kind = TaskKind::FilterBbox { rect: *rect };
-                        self.graph
-                            .push(kind, Some(k), Some(input.parts[i].rows), vec![inputs[i]])
-                    })
-                    .collect()
+                self.emit_kept(input, kept, |_| TaskKind::FilterBbox { rect: *rect })
             }
             Node::Shuffle {
                 input,

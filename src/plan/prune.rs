@@ -2,7 +2,7 @@
 //! partitions a nearest search visits, which partitions a clip reads. Pure functions of
 //! the partitions' metadata, so each answer can be checked on hand-made boxes.
 
-use geo::{Intersects, Rect};
+use geo::Rect;
 
 use crate::geometry;
 use crate::io::PartitionMeta;
@@ -150,14 +150,13 @@ pub(crate) fn nearest_searches(
 
 /// The partitions with rows whose bounds meet `mask_box`, in order.
 pub(crate) fn clip_partitions(parts: &[PartitionMeta], mask_box: Option<Rect>) -> Vec<usize> {
+    let Some(mask_box) = mask_box else {
+        return Vec::new();
+    };
     parts
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.rows > 0)
-        .filter(|(_, p)| match (p.bounds, mask_box) {
-            (Some(b), Some(m)) => b.intersects(&m),
-            _ => false,
-        })
+        .filter(|(_, p)| p.meets(mask_box))
         .map(|(k, _)| k)
         .collect()
 }

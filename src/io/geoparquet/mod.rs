@@ -11,7 +11,7 @@ pub use options::{
     GeoParquetOptions, GeoParquetWriteOptions, GeometryEncoding, ParquetCompression,
 };
 pub use read::{read_geoparquet, read_geoparquet_bbox, GeoParquetSource};
-pub use write::{write_geoparquet, write_geoparquet_with, GeoParquetSink};
+pub use write::{native_encoding_for, write_geoparquet, write_geoparquet_with, GeoParquetSink};
 
 use std::path::Path;
 

@@ -27,7 +27,7 @@ use tempfile::NamedTempFile;
 use super::{parquet_error, GeoParquetWriteOptions, GeometryEncoding};
 use crate::crs::Crs;
 use crate::error::{Error, Result};
-use crate::geometry::{self, wkb_envelope, wkb_to_native};
+use crate::geometry::{self, wkb_envelope, wkb_to_native, NativeEncoding};
 use crate::io::atomic::AtomicFile;
 use crate::io::source::{write_frame, PartitionSink, SinkLayout};
 use crate::partition::Partition;
@@ -267,14 +267,7 @@ impl PartitionSink for GeoParquetSink {
             .iter()
             .find(|p| p.len() >= 64)
             .map(|p| p.batch().clone());
-        let types = partitions
-            .par_iter()
-            .map(|p| geometry_types(p.geometry_array()))
-            .reduce(BTreeSet::new, |mut a, b| {
-                a.extend(b);
-                a
-            });
-        self.types.extend(types);
+        self.types.extend(partition_types(partitions));
         for p in partitions {
             self.bbox = geometry::merge_bounds(self.bbox, p.bounds());
         }
@@ -379,14 +372,10 @@ fn covering_array(array: &arrow_array::BinaryArray) -> ArrayRef {
     let mut coords: [Vec<f64>; 4] = std::array::from_fn(|_| Vec::with_capacity(n));
     let mut valid = Vec::with_capacity(n);
     for i in 0..n {
-        let rect = if array.is_valid(i) {
-            match geometry::point_xy(array.value(i)) {
-                Some((x, y)) if !x.is_nan() => Some(geo::Rect::new((x, y), (x, y))),
-                _ => wkb_envelope(array.value(i)),
-            }
-        } else {
-            None
-        };
+        let rect = array
+            .is_valid(i)
+            .then(|| wkb_envelope(array.value(i)))
+            .flatten();
         let (x0, y0, x1, y1) = rect.map_or((0.0, 0.0, 0.0, 0.0), |r| {
             (r.min().x, r.min().y, r.max().x, r.max().y)
         });
@@ -401,6 +390,32 @@ fn covering_array(array: &arrow_array::BinaryArray) -> ArrayRef {
         .collect();
     let nulls = valid.contains(&false).then(|| NullBuffer::from(valid));
     Arc::new(StructArray::new(covering_fields(), columns, nulls))
+}
+
+/// The GeoJSON type names of the geometries of `partitions`, from their WKB headers.
+fn partition_types(partitions: &[Partition]) -> BTreeSet<&'static str> {
+    partitions
+        .par_iter()
+        .map(|p| geometry_types(p.geometry_array()))
+        .reduce(BTreeSet::new, |mut a, b| {
+            a.extend(b);
+            a
+        })
+}
+
+/// The narrowest native GeoArrow encoding that holds every geometry of `frame` (see
+/// [`NativeEncoding::holding`]), read from the WKB headers alone; `None` when the frame
+/// mixes geometry families or holds collections.
+///
+/// ```
+/// use geoframe::geometry::NativeEncoding;
+/// use geoframe::io::{native_encoding_for, read_shapefile, ShapefileOptions};
+/// let countries = read_shapefile("data/naturalearth_lowres/naturalearth_lowres.shp", &ShapefileOptions::default())?;
+/// assert_eq!(native_encoding_for(&countries), Some(NativeEncoding::MultiPolygon));
+/// # Ok::<(), geoframe::Error>(())
+/// ```
+pub fn native_encoding_for(frame: &GeoFrame) -> Option<NativeEncoding> {
+    NativeEncoding::holding(partition_types(frame.partitions()))
 }
 
 /// The GeoJSON type names of the WKB values in `array`.
