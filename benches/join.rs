@@ -69,7 +69,7 @@ fn benches(c: &mut Criterion) {
         for workers in [1, 2] {
             let options = ExecuteOptions {
                 workers,
-                progress: false,
+                ..Default::default()
             };
             group.bench_function(format!("geoframe sjoin, {workers} workers"), |b| {
                 b.iter(|| plan.collect(&options).unwrap())
@@ -115,7 +115,7 @@ fn benches(c: &mut Criterion) {
     for workers in [1, 2] {
         let options = ExecuteOptions {
             workers,
-            progress: false,
+            ..Default::default()
         };
         group.bench_function(format!("geoframe sjoin, {workers} workers"), |b| {
             b.iter(|| plan.collect(&options).unwrap())
@@ -164,7 +164,7 @@ fn benches(c: &mut Criterion) {
     for workers in [1, 2] {
         let options = ExecuteOptions {
             workers,
-            progress: false,
+            ..Default::default()
         };
         group.bench_function(format!("geoframe sjoin_nearest, {workers} workers"), |b| {
             b.iter(|| plan.collect(&options).unwrap())

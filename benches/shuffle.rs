@@ -17,7 +17,7 @@ fn benches(c: &mut Criterion) {
         group.bench_function(format!("hilbert, {workers} workers"), |b| {
             let options = ExecuteOptions {
                 workers,
-                progress: false,
+                ..Default::default()
             };
             b.iter(|| {
                 lazy.spatial_shuffle(ShuffleMethod::Hilbert, 64, &options)
@@ -28,7 +28,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("sort-tile-recursive, 2 workers", |b| {
         let options = ExecuteOptions {
             workers: 2,
-            progress: false,
+            ..Default::default()
         };
         b.iter(|| {
             lazy.spatial_shuffle(ShuffleMethod::SortTileRecursive, 64, &options)

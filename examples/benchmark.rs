@@ -137,7 +137,7 @@ fn main() -> Result<(), map::Error> {
     let polygons: Vec<geo::Geometry> = counties.geometries()?.into_iter().flatten().collect();
     let w = |workers| ExecuteOptions {
         workers,
-        progress: false,
+        ..Default::default()
     };
 
     // Reading the shapefile.

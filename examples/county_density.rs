@@ -27,6 +27,7 @@ fn main() -> Result<(), map::Error> {
     let options = ExecuteOptions {
         workers: 2,
         progress: true,
+        ..Default::default()
     };
 
     let t = Instant::now();

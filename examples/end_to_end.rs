@@ -30,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::env::temp_dir().join("geoframe_end_to_end.parquet");
     let options = ExecuteOptions {
         workers: 2,
-        progress: false,
+        ..Default::default()
     };
     let counties = read_shapefile(
         "data/us_counties/us_counties.shp",

@@ -91,7 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let t = Instant::now();
             let joined = plan.collect(&ExecuteOptions {
                 workers,
-                progress: false,
+                ..Default::default()
             })?;
             times.push(t.elapsed().as_secs_f64());
             pairs = joined.len();
@@ -99,7 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if std::env::var_os("GEOFRAME_TRACE").is_some() {
             let (_, stats) = plan.collect_with_stats(&ExecuteOptions {
                 workers,
-                progress: false,
+                ..Default::default()
             })?;
             eprintln!(
                 "{workers} workers: seconds per task kind {:?}",
@@ -123,7 +123,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let t = Instant::now();
             pairs = plan.count_rows(&ExecuteOptions {
                 workers,
-                progress: false,
+                ..Default::default()
             })?;
             times.push(t.elapsed().as_secs_f64());
         }

@@ -32,7 +32,7 @@ fn main() -> Result<(), map::Error> {
     )?;
     let options = ExecuteOptions {
         workers: 2,
-        progress: false,
+        ..Default::default()
     };
     let pairs = cities
         .sjoin_nearest_exclusive(&cities, How::Inner, None, Some("distance_deg"))?

@@ -28,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rounds: usize = args.next().map_or(Ok(3), |r| r.parse())?;
     let options = ExecuteOptions {
         workers: 2,
-        progress: false,
+        ..Default::default()
     };
     let counties = read_shapefile(
         "data/us_counties/us_counties.shp",

@@ -25,6 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rows = lazy.count_rows(&ExecuteOptions {
         workers: 0,
         progress: true,
+        ..Default::default()
     })?;
     println!(
         "{rows} rows in {} lazy partitions, {:.2} s on {} workers",

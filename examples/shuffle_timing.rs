@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for workers in [1, 2] {
         let options = ExecuteOptions {
             workers,
-            progress: false,
+            ..Default::default()
         };
         let mut times = Vec::new();
         let mut parts = 0;

@@ -54,6 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (joined, stats) = plan.collect_with_stats(&ExecuteOptions {
         workers: 2,
         progress: true,
+        ..Default::default()
     })?;
     println!(
         "{} cities lie within a country; tasks per worker {:?}",

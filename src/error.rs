@@ -134,6 +134,15 @@ pub enum Error {
         message: String,
     },
 
+    /// One result of a computation is larger than the memory limit of its run.
+    #[error("the memory limit of {limit} bytes is too small: one partition's result alone takes {bytes} bytes; raise the limit (ExecuteOptions::memory_limit, --memory-limit) or use smaller partitions")]
+    MemoryLimit {
+        /// The limit of the run.
+        limit: u64,
+        /// The bytes of the result that passes it.
+        bytes: u64,
+    },
+
     /// An error from the Arrow library.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),

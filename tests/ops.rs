@@ -589,7 +589,7 @@ fn lazy_geometry_ops_equal_eager_ones_for_any_partitioning() {
             let got = lazy
                 .collect(&ExecuteOptions {
                     workers,
-                    progress: false,
+                    ..Default::default()
                 })
                 .unwrap();
             assert_eq!(got.to_record_batch().unwrap(), eager);
@@ -722,7 +722,7 @@ fn lazy_columns_equal_eager_measures_and_predicates() {
             let got = lazy
                 .collect(&ExecuteOptions {
                     workers,
-                    progress: false,
+                    ..Default::default()
                 })
                 .unwrap();
             assert_eq!(floats(&got, "m2"), want_area);

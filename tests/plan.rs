@@ -138,7 +138,7 @@ fn same_output_whatever_the_workers_and_partitions() {
             let input = points.repartition(rows).unwrap();
             let options = ExecuteOptions {
                 workers,
-                progress: false,
+                ..Default::default()
             };
             let shuffled = LazyFrame::from(input)
                 .spatial_shuffle(ShuffleMethod::Hilbert, 16, &options)
@@ -215,7 +215,7 @@ fn workers_added_mid_run_take_tasks() {
     let run = plan
         .start(&ExecuteOptions {
             workers: 1,
-            progress: false,
+            ..Default::default()
         })
         .unwrap();
     run.add_workers(2).unwrap();
@@ -300,7 +300,7 @@ fn a_failing_task_names_itself_and_its_partition() {
     match lazy
         .collect(&ExecuteOptions {
             workers: 2,
-            progress: false,
+            ..Default::default()
         })
         .unwrap_err()
     {

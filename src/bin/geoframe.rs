@@ -15,11 +15,12 @@ use std::process::ExitCode;
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand, ValueEnum};
 use geoframe::io::{
-    GeoParquetOptions, GeoParquetWriteOptions, GeometryEncoding, ParquetCompression,
-    ShapefileOptions,
+    GeoJsonSink, GeoParquetOptions, GeoParquetSink, GeoParquetWriteOptions, GeometryEncoding,
+    ParquetCompression, PartitionSink, ShapefileOptions, ShapefileSink,
 };
 use geoframe::join::{How, Predicate};
 use geoframe::ops::Aggregate;
+use geoframe::partition::Partition;
 use geoframe::plan::{ExecuteOptions, LazyFrame};
 use geoframe::{Crs, Error, GeoFrame};
 
@@ -50,6 +51,11 @@ struct Cli {
     /// for points; readers then cannot skip row groups by box).
     #[arg(long, global = true)]
     no_covering: bool,
+    /// Bytes that results held between tasks may take (suffixes K, M, G, T; powers of
+    /// 1024): no new partition is read while they would pass it. Default: half of this
+    /// machine's memory.
+    #[arg(long, global = true, value_parser = parse_bytes)]
+    memory_limit: Option<u64>,
     /// Store GeoParquet geometries in a native GeoArrow encoding (point, linestring,
     /// polygon or their multi forms, chosen from the geometry types) instead of WKB.
     #[arg(long, global = true)]
@@ -246,6 +252,99 @@ impl Output {
     }
 }
 
+impl Output {
+    /// Runs `frame` into `path` as it is computed, never holding the whole result; with
+    /// `--geoarrow` the result is collected first, since its geometry types choose the
+    /// encoding.
+    fn stream(
+        &self,
+        frame: &LazyFrame,
+        path: &Path,
+        options: &ExecuteOptions,
+    ) -> Result<u64, Error> {
+        let layout = frame.layout();
+        let sink: Box<dyn PartitionSink> = match format_of(path)? {
+            Format::GeoParquet if self.geoarrow => {
+                let collected = frame.collect(options)?;
+                self.write(&collected, path)?;
+                return Ok(collected.len() as u64);
+            }
+            Format::GeoParquet => Box::new(GeoParquetSink::create_with(
+                path,
+                &layout,
+                &GeoParquetWriteOptions {
+                    compression: self.compression,
+                    covering: self.covering,
+                    encoding: GeometryEncoding::Wkb,
+                },
+            )?),
+            Format::Shapefile => Box::new(ShapefileSink::create(path, &layout)?),
+            Format::GeoJson => Box::new(GeoJsonSink::create(path, &layout)?),
+        };
+        Ok(frame.sink(sink, options)?.rows_written)
+    }
+}
+
+/// What `info` reports, gathered partition by partition as a sink (nothing is written).
+#[derive(Default)]
+struct Summary {
+    rows: u64,
+    partitions: usize,
+    bounds: Option<geo::Rect>,
+}
+
+/// Hands [`Summary`] to a run as its sink, and keeps it readable afterwards.
+struct SummarySink(std::sync::Arc<std::sync::Mutex<Summary>>);
+
+impl PartitionSink for SummarySink {
+    fn write(&mut self, partitions: &[Partition]) -> Result<(), Error> {
+        let mut summary = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for p in partitions {
+            summary.rows += p.len() as u64;
+            summary.partitions += 1;
+            summary.bounds = match (summary.bounds, p.bounds()) {
+                (Some(a), Some(b)) => Some(geo::Rect::new(
+                    (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+                    (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+                )),
+                (a, b) => a.or(b),
+            };
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// A byte count with an optional K, M, G or T suffix (powers of 1024).
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (number, shift) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("{text:?}: unknown suffix {c:?} (K, M, G, T)")),
+            };
+            (&t[..i], shift)
+        }
+        _ => (t, 0),
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a number of bytes, such as 512M or 2G"))?;
+    let bytes = value * f64::from(1u32 << 10).powi(shift / 10);
+    if !(bytes.is_finite() && bytes >= 1.0) {
+        return Err(format!("{text:?}: the limit must be at least one byte"));
+    }
+    Ok(bytes as u64)
+}
+
 /// An error of library operation `op` as the CLI command `command` that ran it.
 fn named_as_command(e: Error, op: &str, command: &'static str) -> Error {
     match e {
@@ -297,6 +396,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         progress: !cli.quiet,
+        memory_limit: cli.memory_limit,
     };
     if options.workers == 0 {
         return Err(Error::InvalidArgument(
@@ -317,19 +417,22 @@ fn run(cli: Cli) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let rows = match cli.command {
         Command::Info { file } => {
-            let frame = read(&file, cli.partitions)?.collect(&options)?;
+            let lazy = read(&file, cli.partitions)?;
+            let summary = std::sync::Arc::new(std::sync::Mutex::new(Summary::default()));
+            lazy.sink(Box::new(SummarySink(summary.clone())), &options)?;
+            let summary = summary.lock().unwrap_or_else(|p| p.into_inner());
             let mut report = String::new();
             let _ = writeln!(report, "file:       {}", file.display());
-            let _ = writeln!(report, "rows:       {}", frame.len());
-            let _ = writeln!(report, "partitions: {}", frame.npartitions());
+            let _ = writeln!(report, "rows:       {}", summary.rows);
+            let _ = writeln!(report, "partitions: {}", summary.partitions);
             let _ = writeln!(
                 report,
                 "crs:        {}",
-                frame.crs().map_or("none".to_string(), |c| c
+                lazy.crs().map_or("none".to_string(), |c| c
                     .to_epsg()
                     .map_or_else(|| c.to_string(), |e| format!("EPSG:{e}")))
             );
-            let _ = match frame.total_bounds() {
+            let _ = match summary.bounds {
                 Some(b) => writeln!(
                     report,
                     "bounds:     {} {} {} {}",
@@ -341,8 +444,9 @@ fn run(cli: Cli) -> Result<(), Error> {
                 None => writeln!(report, "bounds:     none"),
             };
             let _ = writeln!(report, "columns:");
-            for f in frame.schema().fields() {
-                let kind = if f.name() == frame.geometry_column() {
+            let geometry = lazy.layout().geometry_column;
+            for (i, f) in lazy.schema().fields().iter().enumerate() {
+                let kind = if i == geometry {
                     "geometry (WKB)".to_string()
                 } else {
                     f.data_type().to_string()
@@ -370,9 +474,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 l = l.to_crs(&crs)?;
                 r = r.to_crs(&crs)?;
             }
-            let joined = l.sjoin(&r, how.into(), p)?.collect(&options)?;
-            out.write(&joined, &output)?;
-            joined.len()
+            out.stream(&l.sjoin(&r, how.into(), p)?, &output, &options)?
         }
         Command::Nearest {
             left,
@@ -392,10 +494,8 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             let joined = l
                 .sjoin_nearest(&r, how.into(), max_distance, distance_col.as_deref())
-                .map_err(|e| named_as_command(e, "sjoin_nearest", "nearest"))?
-                .collect(&options)?;
-            out.write(&joined, &output)?;
-            joined.len()
+                .map_err(|e| named_as_command(e, "sjoin_nearest", "nearest"))?;
+            out.stream(&joined, &output, &options)?
         }
         Command::Dissolve {
             file,
@@ -413,7 +513,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             let aggs: Vec<(&str, Aggregate)> = aggs.iter().map(|(c, a)| (c.as_str(), *a)).collect();
             let dissolved = frame.dissolve(&by, &aggs)?;
             out.write(&dissolved, &output)?;
-            dissolved.len()
+            dissolved.len() as u64
         }
         Command::Convert {
             input,
@@ -439,9 +539,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             if let Some(crs) = to_crs {
                 lazy = lazy.to_crs(&Crs::from_user_input(&crs)?)?;
             }
-            let frame = lazy.collect(&options)?;
-            out.write(&frame, &output)?;
-            frame.len()
+            out.stream(&lazy, &output, &options)?
         }
     };
     if !cli.quiet {

@@ -1,7 +1,9 @@
 //! Runs a [`Graph`] on a pool of workers.
 //!
-//! Workers are loops on `rayon` thread pools that take the deepest ready task from a shared
-//! queue. A result is kept while a later task still needs it and dropped after its last
+//! Workers are loops on `rayon` thread pools that take ready tasks from a shared queue:
+//! those the earliest output needs first, then the deepest (finishing work under way
+//! before starting more), so outputs come out roughly in order and a sink can write them
+//! as they come. A result is kept while a later task still needs it and dropped after its last
 //! reader finishes. More workers can join while a run is under way
 //! ([`RunHandle::add_workers`]): they start on ready tasks at once.
 
@@ -11,6 +13,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::graph::{Graph, TaskId};
+use super::memory::{self, Budget};
 use super::progress::Progress;
 use super::tasks::{run_task, Context, Value};
 use crate::error::{panic_message, Error, Result};
@@ -22,11 +25,19 @@ pub struct ExecuteOptions {
     pub workers: usize,
     /// Show a progress bar of tasks done / total on stderr (with the `progress` feature).
     pub progress: bool,
+    /// Bytes that results held between tasks may take: no new partition is read while
+    /// they would pass it. `None`: half of this machine's memory. A single result larger
+    /// than the limit stops the run with [`Error::MemoryLimit`].
+    pub memory_limit: Option<u64>,
 }
+
+/// Order of ready tasks (greatest first): the first output needing the task, its depth,
+/// its id.
+type Priority = (Reverse<usize>, u32, Reverse<TaskId>);
 
 struct State {
     /// Ready tasks, deepest first, then lowest id.
-    ready: BinaryHeap<(u32, Reverse<TaskId>)>,
+    ready: BinaryHeap<Priority>,
     waiting_on: Vec<usize>,
     readers_left: Vec<usize>,
     results: Vec<Option<Arc<Value>>>,
@@ -37,12 +48,48 @@ struct State {
     /// Time spent in tasks of each kind.
     seconds_per_kind: BTreeMap<&'static str, f64>,
     next_worker: usize,
+    /// Bytes of each stored result, as counted in `budget`.
+    sizes: Vec<u64>,
+    budget: Budget,
+    /// Tasks under way.
+    running: usize,
+    /// Whether output results are handed to a writer as they come (and count against the
+    /// budget until written) rather than kept for the caller.
+    streaming: bool,
+    /// The next output (by position in the graph's outputs) the writer waits for.
+    next_output: usize,
+    /// Whether the writer holds an output it is writing.
+    writer_busy: bool,
+}
+
+impl State {
+    fn stats(&self) -> RunStats {
+        RunStats {
+            tasks_per_worker: self.per_worker.values().copied().collect(),
+            seconds_per_kind: self.seconds_per_kind.clone(),
+            peak_held_bytes: self.budget.peak,
+            memory_limit: self.budget.limit,
+            scans_over_limit: self.budget.forced_scans,
+            rows_written: 0,
+        }
+    }
+
+    /// Whether nothing running and nothing being written can free memory, so that a
+    /// scan must start over the limit for the run to go on.
+    fn stalled(&self, graph: &Graph) -> bool {
+        let output_waiting = self.streaming
+            && graph
+                .outputs
+                .get(self.next_output)
+                .is_some_and(|&o| self.results[o].is_some());
+        self.running == 0 && !self.writer_busy && !output_waiting
+    }
 }
 
 struct Shared {
     graph: Arc<Graph>,
     context: Arc<Context>,
-    levels: Vec<u32>,
+    priority: Vec<Priority>,
     consumers: Vec<Vec<TaskId>>,
     is_output: Vec<bool>,
     state: Mutex<State>,
@@ -63,6 +110,15 @@ pub struct RunStats {
     pub tasks_per_worker: Vec<usize>,
     /// Seconds spent in tasks of each kind, summed over workers.
     pub seconds_per_kind: BTreeMap<&'static str, f64>,
+    /// The most bytes that results held between tasks took at once (outputs included
+    /// while they wait to be written by a sink; a collected frame's partitions excluded).
+    pub peak_held_bytes: u64,
+    /// The memory limit the run kept to.
+    pub memory_limit: u64,
+    /// Partitions read while over the limit because the plan needed them all at once.
+    pub scans_over_limit: u64,
+    /// Rows a sink was given ([`super::Computation::write_to`]); 0 when collected.
+    pub rows_written: u64,
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -96,12 +152,24 @@ impl RunHandle {
             is_output[o] = true;
         }
         let levels = graph.levels();
+        // The first output (by position) that needs each task, from the outputs backwards.
+        let mut first_output = vec![usize::MAX; n];
+        for (position, &o) in graph.outputs.iter().enumerate() {
+            first_output[o] = first_output[o].min(position);
+        }
+        for id in (0..n).rev() {
+            for &d in &graph.tasks[id].deps {
+                first_output[d] = first_output[d].min(first_output[id]);
+            }
+        }
+        let priority: Vec<Priority> = (0..n)
+            .map(|id| (Reverse(first_output[id]), levels[id], Reverse(id)))
+            .collect();
         let ready = (0..n)
             .filter(|&id| waiting_on[id] == 0)
-            .map(|id| (levels[id], Reverse(id)))
+            .map(|id| priority[id])
             .collect();
-        let readers_left = graph.tasks.iter().map(|_| 0).collect::<Vec<_>>();
-        let mut readers_left = readers_left;
+        let mut readers_left = vec![0usize; n];
         for t in &graph.tasks {
             for &d in &t.deps {
                 readers_left[d] += 1;
@@ -111,7 +179,7 @@ impl RunHandle {
         let shared = Arc::new(Shared {
             graph,
             context,
-            levels,
+            priority,
             consumers,
             is_output,
             state: Mutex::new(State {
@@ -124,6 +192,12 @@ impl RunHandle {
                 per_worker: BTreeMap::new(),
                 seconds_per_kind: BTreeMap::new(),
                 next_worker: 0,
+                sizes: vec![0; n],
+                budget: Budget::new(options.memory_limit.unwrap_or_else(memory::default_limit)),
+                running: 0,
+                streaming: false,
+                next_output: 0,
+                writer_busy: false,
             }),
             changed: Condvar::new(),
             progress,
@@ -176,11 +250,7 @@ impl RunHandle {
 
     /// Tasks run by each worker so far.
     pub fn stats(&self) -> RunStats {
-        let state = lock(&self.shared.state);
-        RunStats {
-            tasks_per_worker: state.per_worker.values().copied().collect(),
-            seconds_per_kind: state.seconds_per_kind.clone(),
-        }
+        lock(&self.shared.state).stats()
     }
 
     /// Waits for the run to end; the output tasks' results, in order, or the first error.
@@ -197,10 +267,7 @@ impl RunHandle {
         if let Some(bar) = &shared.progress {
             bar.finish();
         }
-        let stats = RunStats {
-            tasks_per_worker: state.per_worker.values().copied().collect(),
-            seconds_per_kind: state.seconds_per_kind.clone(),
-        };
+        let stats = state.stats();
         if let Some(e) = state.error.take() {
             return Err(e);
         }
@@ -217,6 +284,77 @@ impl RunHandle {
         drop(state);
         Ok((outputs, stats))
     }
+
+    /// Hands each output result to `write` in order, as soon as it and every output
+    /// before it are done, and frees it once written; outputs that finish early wait
+    /// (counted against the memory budget, so no new partition is read while too many
+    /// wait). Returns when every task is done, or with the first error, a task's or
+    /// `write`'s.
+    pub(crate) fn stream(
+        self,
+        mut write: impl FnMut(Arc<Value>) -> Result<()>,
+    ) -> Result<RunStats> {
+        let shared = self.shared.clone();
+        let graph = &shared.graph;
+        let mut state = lock(&shared.state);
+        state.streaming = true;
+        // Outputs finished before streaming began were not counted yet.
+        for &o in &graph.outputs {
+            if let Some(v) = &state.results[o] {
+                let bytes = memory::value_bytes(v);
+                state.sizes[o] = bytes;
+                state.budget.hold(bytes);
+            }
+        }
+        for (position, &o) in graph.outputs.iter().enumerate() {
+            state.next_output = position;
+            let value = loop {
+                if let Some(e) = state.error.take() {
+                    return Err(e);
+                }
+                if state.readers_left[o] > 0 {
+                    // Another task still reads it: write a shared copy.
+                    if let Some(v) = state.results[o].clone() {
+                        break v;
+                    }
+                } else if let Some(v) = state.results[o].take() {
+                    break v;
+                }
+                state = shared
+                    .changed
+                    .wait(state)
+                    .unwrap_or_else(|p| p.into_inner());
+            };
+            state.writer_busy = true;
+            drop(state);
+            let written = write(value);
+            state = lock(&shared.state);
+            state.writer_busy = false;
+            let freed = std::mem::take(&mut state.sizes[o]);
+            state.budget.release(freed);
+            shared.changed.notify_all();
+            if let Err(e) = written {
+                // Stop the workers; the writer's error is the run's.
+                state
+                    .error
+                    .get_or_insert(Error::Internal("the sink failed".into()));
+                return Err(e);
+            }
+        }
+        while state.done < graph.tasks.len() && state.error.is_none() {
+            state = shared
+                .changed
+                .wait(state)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        if let Some(bar) = &shared.progress {
+            bar.finish();
+        }
+        match state.error.take() {
+            Some(e) => Err(e),
+            None => Ok(state.stats()),
+        }
+    }
 }
 
 fn work(shared: &Shared, worker: usize) {
@@ -227,7 +365,24 @@ fn work(shared: &Shared, worker: usize) {
                 if state.error.is_some() || state.done == shared.graph.tasks.len() {
                     return;
                 }
-                if let Some((_, Reverse(id))) = state.ready.pop() {
+                if let Some(&(_, _, Reverse(id))) = state.ready.peek() {
+                    // Only scans bring new data in; they wait while the budget is spent.
+                    let is_scan = shared.graph.tasks[id].deps.is_empty();
+                    if is_scan {
+                        if state.budget.scan_fits() {
+                            state.budget.scan_started(false);
+                        } else if state.stalled(&shared.graph) {
+                            state.budget.scan_started(true);
+                        } else {
+                            state = shared
+                                .changed
+                                .wait(state)
+                                .unwrap_or_else(|p| p.into_inner());
+                            continue;
+                        }
+                    }
+                    state.ready.pop();
+                    state.running += 1;
                     let inputs: Vec<Arc<Value>> = shared.graph.tasks[id]
                         .deps
                         .iter()
@@ -259,9 +414,21 @@ fn work(shared: &Shared, worker: usize) {
             })
         });
         drop(inputs);
+        let bytes = outcome.as_ref().map_or(0, memory::value_bytes);
         let mut state = lock(&shared.state);
         *state.seconds_per_kind.entry(task.kind.name()).or_default() +=
             started.elapsed().as_secs_f64();
+        state.running -= 1;
+        if task.deps.is_empty() {
+            state.budget.scan_ended(bytes);
+        }
+        let outcome = match outcome {
+            Ok(_) if bytes > state.budget.limit => Err(Error::MemoryLimit {
+                limit: state.budget.limit,
+                bytes,
+            }),
+            other => other,
+        };
         match outcome {
             Err(e) => {
                 if state.error.is_none() {
@@ -281,17 +448,24 @@ fn work(shared: &Shared, worker: usize) {
             Ok(value) => {
                 if !shared.consumers[id].is_empty() || shared.is_output[id] {
                     state.results[id] = Some(Arc::new(value));
+                    // A collected frame's partitions are the caller's, not working memory.
+                    if !shared.is_output[id] || state.streaming {
+                        state.sizes[id] = bytes;
+                        state.budget.hold(bytes);
+                    }
                 }
                 for &d in &task.deps {
                     state.readers_left[d] -= 1;
                     if state.readers_left[d] == 0 && !shared.is_output[d] {
                         state.results[d] = None; // its last reader is done: free it
+                        let freed = std::mem::take(&mut state.sizes[d]);
+                        state.budget.release(freed);
                     }
                 }
                 for &c in &shared.consumers[id] {
                     state.waiting_on[c] -= 1;
                     if state.waiting_on[c] == 0 {
-                        state.ready.push((shared.levels[c], Reverse(c)));
+                        state.ready.push(shared.priority[c]);
                     }
                 }
                 state.done += 1;
@@ -337,7 +511,7 @@ mod tests {
                 2,
                 &ExecuteOptions {
                     workers: 2,
-                    progress: false,
+                    ..Default::default()
                 },
             )
             .unwrap_err();

@@ -13,8 +13,9 @@ use super::run::{self, Computation};
 use crate::error::{Error, Result};
 use crate::frame::Projection;
 use crate::io::{
-    GeoJsonSource, GeoParquetOptions, GeoParquetSource, MemorySource, PartitionSource,
-    ShapefileOptions, ShapefileSource,
+    GeoJsonSink, GeoJsonSource, GeoParquetOptions, GeoParquetSink, GeoParquetSource,
+    GeoParquetWriteOptions, MemorySource, PartitionSink, PartitionSource, ShapefileOptions,
+    ShapefileSink, ShapefileSource, SinkLayout,
 };
 use crate::join::{How, Predicate};
 use crate::ops::{ColumnOp, GeometryOp, Measure};
@@ -391,6 +392,72 @@ impl LazyFrame {
     /// workers while it runs, [`Computation::finish`] waits for the frame.
     pub fn start(&self, options: &ExecuteOptions) -> Result<Computation> {
         Computation::start(self, options)
+    }
+
+    /// What a sink must know before the first partition: schema, geometry column, CRS.
+    pub fn layout(&self) -> SinkLayout {
+        SinkLayout {
+            schema: self.schema.clone(),
+            geometry_column: self.geometry_column,
+            crs: self.crs.clone(),
+        }
+    }
+
+    /// Runs the plan and writes it through `sink` as it is computed: each output
+    /// partition is written as soon as it and every partition before it are done, so
+    /// reading, computing and writing overlap and the result is never held whole (see
+    /// [`Computation::write_to`]; memory is bounded by [`ExecuteOptions::memory_limit`]).
+    /// The output appears only when every partition is written.
+    ///
+    /// ```
+    /// use geoframe::io::{read_geoparquet, GeoParquetWriteOptions};
+    /// use geoframe::join::{How, Predicate};
+    /// use geoframe::plan::{scan_shapefile, ExecuteOptions};
+    /// let cities = scan_shapefile("data/naturalearth_cities/naturalearth_cities.shp", &Default::default())?;
+    /// let countries = scan_shapefile("data/naturalearth_lowres/naturalearth_lowres.shp", &Default::default())?;
+    /// let path = std::env::temp_dir().join("geoframe_sink_geoparquet_doc.parquet");
+    /// let stats = cities
+    ///     .sjoin(&countries, How::Inner, Predicate::Within)?
+    ///     .sink_geoparquet(&path, &GeoParquetWriteOptions::default(), &ExecuteOptions::default())?;
+    /// assert_eq!(stats.rows_written, 213);
+    /// assert_eq!(read_geoparquet(&path, &Default::default())?.len(), 213);
+    /// # Ok::<(), geoframe::Error>(())
+    /// ```
+    pub fn sink(&self, sink: Box<dyn PartitionSink>, options: &ExecuteOptions) -> Result<RunStats> {
+        self.start(options)?.write_to(sink)
+    }
+
+    /// Runs the plan into a GeoParquet file, one row group per output partition, as
+    /// [`LazyFrame::sink`] does.
+    pub fn sink_geoparquet(
+        &self,
+        path: impl AsRef<Path>,
+        write: &GeoParquetWriteOptions,
+        options: &ExecuteOptions,
+    ) -> Result<RunStats> {
+        let sink = GeoParquetSink::create_with(path, &self.layout(), write)?;
+        self.sink(Box::new(sink), options)
+    }
+
+    /// Runs the plan into a shapefile, as [`LazyFrame::sink`] does (see
+    /// [`ShapefileSink`] for what the format holds).
+    pub fn sink_shapefile(
+        &self,
+        path: impl AsRef<Path>,
+        options: &ExecuteOptions,
+    ) -> Result<RunStats> {
+        let sink = ShapefileSink::create(path, &self.layout())?;
+        self.sink(Box::new(sink), options)
+    }
+
+    /// Runs the plan into a GeoJSON file, as [`LazyFrame::sink`] does.
+    pub fn sink_geojson(
+        &self,
+        path: impl AsRef<Path>,
+        options: &ExecuteOptions,
+    ) -> Result<RunStats> {
+        let sink = GeoJsonSink::create(path, &self.layout())?;
+        self.sink(Box::new(sink), options)
     }
 
     /// Counts the rows, partition by partition: each partition is loaded, counted and

@@ -96,7 +96,7 @@ pub(crate) enum Node {
 /// let joined = cities.sjoin(&countries, How::Inner, Predicate::Within)?;
 /// println!("{}", joined.explain()); // the logical plan
 /// println!("{}", joined.to_dot()); // the task graph, in Graphviz DOT
-/// let frame = joined.collect(&ExecuteOptions { workers: 2, progress: false })?;
+/// let frame = joined.collect(&ExecuteOptions { workers: 2, ..Default::default() })?;
 /// assert_eq!(frame.len(), 213);
 /// # Ok::<(), geoframe::Error>(())
 /// ```

@@ -15,6 +15,7 @@ mod executor;
 mod graph;
 mod lazy;
 mod logical;
+mod memory;
 mod progress;
 mod prune;
 mod run;

@@ -9,6 +9,7 @@ use super::executor::{ExecuteOptions, RunHandle, RunStats};
 use super::logical::LazyFrame;
 use super::tasks::Value;
 use crate::error::{Error, Result};
+use crate::io::PartitionSink;
 use crate::partition::Partition;
 use crate::{Crs, GeoFrame};
 
@@ -62,6 +63,31 @@ impl Computation {
         let partitions: Vec<Partition> = partitions.into_iter().filter(|p| !p.is_empty()).collect();
         let frame = GeoFrame::from_parts(self.schema, self.geometry_column, self.crs, partitions);
         Ok((frame, stats))
+    }
+}
+
+impl Computation {
+    /// Writes each output partition through `sink` as soon as it and every partition
+    /// before it are done, while later ones are computed; partitions that finish early
+    /// wait, counted against the memory budget. Finishes the sink when every partition is
+    /// written; on any error the sink is dropped, which leaves no output behind.
+    ///
+    /// Returns the run's counts, with [`RunStats::rows_written`].
+    pub fn write_to(self, mut sink: Box<dyn PartitionSink>) -> Result<RunStats> {
+        let mut rows = 0u64;
+        let mut stats = self.run.stream(|value| match value.as_ref() {
+            Value::Partition(p) if p.is_empty() => Ok(()),
+            Value::Partition(p) => {
+                rows += p.len() as u64;
+                sink.write(std::slice::from_ref(p))
+            }
+            _ => Err(Error::Internal(
+                "an output task returned no partition".into(),
+            )),
+        })?;
+        sink.finish()?;
+        stats.rows_written = rows;
+        Ok(stats)
     }
 }
 

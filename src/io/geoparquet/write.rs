@@ -261,6 +261,17 @@ impl GeoParquetSink {
     }
 }
 
+impl Drop for GeoParquetSink {
+    /// A sink dropped before it finished: the appender thread owns the temporary file, so
+    /// wait for it to stop, and the file to be removed, before returning.
+    fn drop(&mut self) {
+        if let Some(Open { send, appender, .. }) = self.open.take() {
+            drop(send);
+            let _ = appender.join();
+        }
+    }
+}
+
 impl PartitionSink for GeoParquetSink {
     fn write(&mut self, partitions: &[Partition]) -> Result<()> {
         let sample = partitions

@@ -1,0 +1,269 @@
+//! Running plans into sinks: the streamed output equals the collected one row for row,
+//! memory stays under the run's budget, and a failed run leaves nothing behind.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use geoframe::io::{
+    read_geojson, read_geoparquet, read_shapefile, write_geojson, write_geoparquet,
+    write_shapefile, GeoParquetOptions, GeoParquetWriteOptions, PartitionSink, ShapefileOptions,
+};
+use geoframe::join::{How, Predicate};
+use geoframe::partition::Partition;
+use geoframe::plan::{scan_geoparquet, scan_shapefile, ExecuteOptions, LazyFrame};
+use geoframe::{Error, GeoFrame};
+
+const ROWS_PER_PARTITION: usize = 2_000;
+
+/// 40,000 splitmix points as GeoParquet, 20 row groups.
+fn points_file(dir: &Path) -> PathBuf {
+    let path = dir.join("points.parquet");
+    let points = geoframe::datagen::uniform_points(40_000, 42, ROWS_PER_PARTITION).unwrap();
+    write_geoparquet(&points, &path).unwrap();
+    path
+}
+
+fn points(path: &Path) -> LazyFrame {
+    scan_geoparquet(
+        path,
+        &GeoParquetOptions {
+            rows_per_partition: ROWS_PER_PARTITION,
+        },
+    )
+    .unwrap()
+}
+
+/// Points joined with their counties: 20 output partitions.
+fn points_in_counties(path: &Path) -> LazyFrame {
+    let counties = scan_shapefile(
+        common::data("us_counties/us_counties.shp"),
+        &ShapefileOptions {
+            rows_per_partition: 500,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    points(path)
+        .sjoin(&counties, How::Inner, Predicate::Intersects)
+        .unwrap()
+}
+
+fn workers(workers: usize) -> ExecuteOptions {
+    ExecuteOptions {
+        workers,
+        ..Default::default()
+    }
+}
+
+/// Every row of two frames, as one batch each, compared.
+fn assert_same_rows(a: &GeoFrame, b: &GeoFrame, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: rows");
+    assert_eq!(
+        a.to_record_batch().unwrap(),
+        b.to_record_batch().unwrap(),
+        "{what}: values"
+    );
+}
+
+#[test]
+fn a_streamed_result_equals_the_collected_one_for_every_sink_and_worker_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = points_file(dir.path());
+    let plan = points_in_counties(&input);
+    let collected = plan.collect(&workers(2)).unwrap();
+    assert!(collected.len() > 10_000, "{} rows", collected.len());
+    // The eager writers on the collected frame are the reference for each format.
+    let eager = |ext: &str| dir.path().join(format!("eager.{ext}"));
+    write_geoparquet(&collected, eager("parquet")).unwrap();
+    write_shapefile(&collected, eager("shp")).unwrap();
+    write_geojson(&collected, eager("geojson")).unwrap();
+    let shp = ShapefileOptions::default();
+    for n in [1, 2, 8] {
+        let streamed = |ext: &str| dir.path().join(format!("streamed_{n}.{ext}"));
+        let stats = plan
+            .sink_geoparquet(
+                streamed("parquet"),
+                &GeoParquetWriteOptions::default(),
+                &workers(n),
+            )
+            .unwrap();
+        assert_eq!(stats.rows_written, collected.len() as u64);
+        assert_eq!(stats.tasks_per_worker.len(), n);
+        plan.sink_shapefile(streamed("shp"), &workers(n)).unwrap();
+        plan.sink_geojson(streamed("geojson"), &workers(n)).unwrap();
+        let gp = GeoParquetOptions::default();
+        assert_same_rows(
+            &read_geoparquet(streamed("parquet"), &gp).unwrap(),
+            &read_geoparquet(eager("parquet"), &gp).unwrap(),
+            &format!("GeoParquet, {n} workers"),
+        );
+        assert_same_rows(
+            &read_geoparquet(streamed("parquet"), &gp).unwrap(),
+            &collected,
+            &format!("GeoParquet against the frame, {n} workers"),
+        );
+        assert_same_rows(
+            &read_shapefile(streamed("shp"), &shp).unwrap(),
+            &read_shapefile(eager("shp"), &shp).unwrap(),
+            &format!("shapefile, {n} workers"),
+        );
+        assert_same_rows(
+            &read_geojson(streamed("geojson"), 10_000).unwrap(),
+            &read_geojson(eager("geojson"), 10_000).unwrap(),
+            &format!("GeoJSON, {n} workers"),
+        );
+    }
+}
+
+/// A sink that takes its time and keeps what it is given.
+#[derive(Clone, Default)]
+struct SlowSink {
+    received: Arc<Mutex<Vec<Partition>>>,
+    fail_at: Option<usize>,
+}
+
+impl PartitionSink for SlowSink {
+    fn write(&mut self, partitions: &[Partition]) -> geoframe::Result<()> {
+        std::thread::sleep(Duration::from_millis(15));
+        let mut received = self.received.lock().unwrap();
+        if Some(received.len()) == self.fail_at {
+            return Err(Error::InvalidArgument("the disk is full".into()));
+        }
+        received.extend_from_slice(partitions);
+        Ok(())
+    }
+    fn finish(self: Box<Self>) -> geoframe::Result<()> {
+        Ok(())
+    }
+}
+
+fn received_frame(sink: &SlowSink, like: &GeoFrame) -> GeoFrame {
+    let batches = sink
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|p| p.batch().clone())
+        .collect();
+    GeoFrame::from_record_batches(
+        like.schema().clone(),
+        batches,
+        like.geometry_column(),
+        like.crs().cloned(),
+    )
+    .unwrap()
+}
+
+/// The bytes of one partition of the points, as the budget counts them.
+fn partition_bytes(path: &Path) -> u64 {
+    let frame = points(path).collect(&workers(1)).unwrap();
+    frame.partitions()[0].batch().get_array_memory_size() as u64
+}
+
+/// With a sink slower than the workers, results pile up unless the budget holds the scans
+/// back. With a limit of a few partitions, the peak stays near it whatever the number of
+/// workers (and with workers added mid-run); without one, it grows far past it.
+#[test]
+fn a_memory_limit_holds_back_reading_while_a_slow_sink_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = points_file(dir.path());
+    let plan = points(&input)
+        .with_measure("area", geoframe::ops::Measure::Area)
+        .unwrap();
+    let reference = plan.collect(&workers(2)).unwrap();
+    let one = partition_bytes(&input);
+    let limit = 3 * one;
+    let run = |n: usize, limit: Option<u64>, added: usize| {
+        let sink = SlowSink::default();
+        let options = ExecuteOptions {
+            workers: n,
+            memory_limit: limit,
+            ..Default::default()
+        };
+        let computation = plan.start(&options).unwrap();
+        computation.add_workers(added).unwrap();
+        let stats = computation.write_to(Box::new(sink.clone())).unwrap();
+        assert_same_rows(&received_frame(&sink, &reference), &reference, "streamed");
+        stats
+    };
+    for (n, added) in [(1, 0), (2, 0), (8, 0), (1, 7)] {
+        let stats = run(n, Some(limit), added);
+        assert_eq!(stats.memory_limit, limit);
+        // A scan starts only while the held bytes plus the expected ones fit; each of the
+        // workers may hold one more result (the scan's mapped copy) on top.
+        let bound = limit + (n + added) as u64 * 2 * one;
+        assert!(
+            stats.peak_held_bytes <= bound,
+            "{n}+{added} workers: peak {} > {bound} (one partition {one})",
+            stats.peak_held_bytes
+        );
+        assert!(stats.peak_held_bytes > 0);
+        eprintln!(
+            "{n}+{added} workers: peak {} (one {one})",
+            stats.peak_held_bytes
+        );
+    }
+    let unlimited = run(8, None, 0);
+    assert!(
+        unlimited.peak_held_bytes > 12 * one,
+        "without a limit the 8 workers outrun the sink: peak {} only",
+        unlimited.peak_held_bytes
+    );
+}
+
+#[test]
+fn a_limit_smaller_than_one_partition_is_an_error_that_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = points_file(dir.path());
+    let err = points(&input)
+        .collect(&ExecuteOptions {
+            workers: 2,
+            memory_limit: Some(10_000),
+            ..Default::default()
+        })
+        .unwrap_err();
+    let message = err.to_string();
+    match err.into_root() {
+        Error::MemoryLimit { limit, bytes } => {
+            assert_eq!(limit, 10_000);
+            assert!(bytes > limit);
+        }
+        other => panic!("expected a memory limit error, got {other}"),
+    }
+    assert!(message.contains("memory limit"), "{message}");
+}
+
+#[test]
+fn a_failing_sink_stops_the_run_with_its_error_and_no_output_appears() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = points_file(dir.path());
+    let plan = points_in_counties(&input);
+    let sink = SlowSink {
+        fail_at: Some(3),
+        ..Default::default()
+    };
+    let err = plan.sink(Box::new(sink.clone()), &workers(2)).unwrap_err();
+    assert!(err.to_string().contains("the disk is full"), "{err}");
+    assert_eq!(sink.received.lock().unwrap().len(), 3);
+
+    // A task that fails while a file sink writes: no file, no temporary file.
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let plan = points(&input);
+    let target = out.join("joined.parquet");
+    // Cutting the input after planning makes the reads of later partitions fail.
+    let bytes = std::fs::read(&input).unwrap();
+    std::fs::write(&input, &bytes[..bytes.len() / 2]).unwrap();
+    let err = plan
+        .sink_geoparquet(&target, &Default::default(), &workers(2))
+        .unwrap_err();
+    assert!(!err.to_string().is_empty());
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
