@@ -257,3 +257,63 @@ fn outputs_are_not_replaced_without_overwrite_and_geoparquet_options_apply() {
     ]);
     assert_ne!(o.status.code(), Some(0));
 }
+
+/// `kill -9` while the output is written leaves no output, only a temporary file that the
+/// next run into the same folder removes, saying so.
+#[test]
+fn a_run_killed_while_writing_leaves_no_output_and_the_next_run_cleans_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let points = dir.path().join("points.parquet");
+    let layer = geoframe::datagen::uniform_points(400_000, 42, 50_000).unwrap();
+    geoframe::io::write_geoparquet(&layer, &points).unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let target = out_dir.join("joined.geojson");
+    let temporaries = || -> Vec<PathBuf> {
+        std::fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+            .collect()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_geoframe"))
+        .args(["--quiet", "sjoin"])
+        .arg(&points)
+        .arg("data/us_counties/us_counties.shp")
+        .arg("-o")
+        .arg(&target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while temporaries().is_empty() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before its temporary file was seen"
+        );
+        assert!(started.elapsed().as_secs() < 60, "no temporary file");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(!target.exists(), "a killed run left an output");
+    let stale = temporaries();
+    assert_eq!(stale.len(), 1, "{stale:?}");
+
+    // The next run writes its own output beside it and removes the stale file.
+    let next = out_dir.join("cities.parquet");
+    let o = Command::new(env!("CARGO_BIN_EXE_geoframe"))
+        .args(["convert", CITIES, "-o"])
+        .arg(&next)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(next.exists());
+    assert!(
+        stderr.contains("removed") && stderr.contains(&*stale[0].to_string_lossy()),
+        "{stderr}"
+    );
+    assert!(temporaries().is_empty(), "{:?}", temporaries());
+}

@@ -8,6 +8,41 @@ use tempfile::NamedTempFile;
 
 use crate::error::{Error, Result};
 
+/// Temporary files are named `.geoframe-<pid>-<random>.tmp`, so that a later run can tell
+/// those of a process that is gone (killed while writing) from those being written now.
+const TEMP_PREFIX: &str = ".geoframe-";
+
+/// Removes the temporary files in `dir` that a geoframe process left when it was killed
+/// (its process id no longer runs), and says so through `log`. Where processes cannot be
+/// looked up (no `/proc`), nothing is removed.
+pub(crate) fn remove_stale_temporaries(dir: &Path) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TEMP_PREFIX))
+            .filter(|n| n.ends_with(".tmp"))
+            .and_then(|n| n.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !proc.join(pid.to_string()).exists() && std::fs::remove_file(entry.path()).is_ok() {
+            log::warn!(
+                "removed {}, left by geoframe process {pid}, which ended before it finished writing",
+                entry.path().display()
+            );
+        }
+    }
+}
+
 /// A file being written; the target appears only on [`AtomicFile::commit`].
 pub(crate) struct AtomicFile {
     target: PathBuf,
@@ -23,8 +58,10 @@ impl AtomicFile {
         // Temporary files are private (0600) by default; the finished file should have the
         // permissions of any newly created file (0666 less the umask).
         use std::os::unix::fs::PermissionsExt;
+        remove_stale_temporaries(dir);
+        let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
         let temp = tempfile::Builder::new()
-            .prefix(".geoframe-")
+            .prefix(&prefix)
             .suffix(".tmp")
             .permissions(std::fs::Permissions::from_mode(0o666))
             .tempfile_in(dir)
