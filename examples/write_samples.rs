@@ -15,7 +15,8 @@ use arrow_schema::{DataType, Field, Schema};
 use geoframe::geometry::NativeEncoding;
 use geoframe::io::{
     read_shapefile, write_geojson, write_geoparquet, write_geoparquet_with, write_shapefile,
-    GeoParquetWriteOptions, GeometryEncoding, ShapefileOptions,
+    GeoParquetDatasetSink, GeoParquetWriteOptions, GeometryEncoding, PartitionSink,
+    ShapefileOptions, SinkLayout,
 };
 use geoframe::{geometry, Crs, GeoFrame};
 
@@ -117,6 +118,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &options,
         )?;
     }
+    // A partitioned dataset: one GeoParquet file per partition (7 of 500 counties).
+    let counties = &layers[0].1;
+    let dataset = out.join("us_counties_dataset");
+    let mut sink = GeoParquetDatasetSink::create(
+        &dataset,
+        &SinkLayout::of(counties),
+        &GeoParquetWriteOptions::default(),
+    )?;
+    sink.write(counties.partitions())?;
+    Box::new(sink).finish()?;
     println!("wrote {} layers to {}", layers.len(), out.display());
     Ok(())
 }

@@ -267,3 +267,95 @@ fn a_failing_sink_stops_the_run_with_its_error_and_no_output_appears() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// A partitioned dataset: one file per output partition, read back with each partition's
+/// bounds from its footer, so a join over it prunes pairs as the frame in memory does.
+#[test]
+fn a_dataset_round_trips_and_its_footers_give_the_partition_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = points_file(dir.path());
+    // Spatially shuffled, so that each partition covers a part of the country.
+    let counties = scan_shapefile(
+        common::data("us_counties/us_counties.shp"),
+        &Default::default(),
+    )
+    .unwrap();
+    let plan = points(&input)
+        .spatial_shuffle_lazy(geoframe::partition::ShuffleMethod::Hilbert, 16)
+        .unwrap()
+        .sjoin(&counties, How::Inner, Predicate::Intersects)
+        .unwrap();
+    let collected = plan.collect(&workers(2)).unwrap();
+    let dataset = dir.path().join("joined");
+    let stats = plan
+        .sink_dataset(&dataset, &Default::default(), &workers(2))
+        .unwrap();
+    assert_eq!(stats.rows_written, collected.len() as u64);
+    let files = std::fs::read_dir(&dataset).unwrap().count();
+    assert_eq!(files, collected.npartitions());
+
+    let scanned = scan_geoparquet(&dataset, &GeoParquetOptions::default()).unwrap();
+    assert_eq!(scanned.npartitions(), collected.npartitions());
+    let back = scanned.collect(&workers(2)).unwrap();
+    assert_same_rows(&back, &collected, "dataset");
+    assert_same_rows(
+        &read_geoparquet(&dataset, &GeoParquetOptions::default()).unwrap(),
+        &collected,
+        "read_geoparquet on the directory",
+    );
+    // A pattern picks files.
+    let some = scan_geoparquet(dataset.join("part-00000*.parquet"), &Default::default()).unwrap();
+    assert_eq!(some.npartitions(), 10);
+
+    // Pruning before any row is read: the dataset's join graph has exactly the pair tasks
+    // of the frame in memory (whose bounds are exact), far fewer than all pairs.
+    // (A self-join of the Hilbert partitions: only neighbours meet.)
+    let pairs = |side: &LazyFrame| {
+        side.sjoin(side, How::Inner, Predicate::Intersects)
+            .unwrap()
+            .graph()
+            .count_by_kind()
+            .get("join-pair")
+            .copied()
+            .unwrap_or(0)
+    };
+    let in_memory = LazyFrame::from(collected.clone());
+    assert_eq!(pairs(&scanned), pairs(&in_memory));
+    let n = scanned.npartitions();
+    assert!(
+        pairs(&in_memory) < n * n / 2,
+        "{} of {n}^2 pairs",
+        pairs(&in_memory)
+    );
+    let count = |side: &LazyFrame| {
+        side.sjoin(side, How::Inner, Predicate::Intersects)
+            .unwrap()
+            .count_rows(&workers(2))
+            .unwrap()
+    };
+    assert_eq!(count(&scanned), count(&in_memory));
+
+    // Writing again replaces the dataset whole; nothing temporary is left beside it.
+    let head = LazyFrame::from(collected.head(10));
+    head.sink_dataset(&dataset, &Default::default(), &workers(1))
+        .unwrap();
+    assert_eq!(
+        read_geoparquet(&dataset, &Default::default())
+            .unwrap()
+            .len(),
+        10
+    );
+    let beside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
+
+    // A file that does not fit the others is named.
+    write_geoparquet(&common::cities(), dataset.join("part-999999.parquet")).unwrap();
+    let err = scan_geoparquet(&dataset, &Default::default())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("part-999999.parquet"), "{err}");
+}

@@ -15,8 +15,8 @@ use std::process::ExitCode;
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand, ValueEnum};
 use geoframe::io::{
-    GeoJsonSink, GeoParquetOptions, GeoParquetSink, GeoParquetWriteOptions, GeometryEncoding,
-    ParquetCompression, PartitionSink, ShapefileOptions, ShapefileSink,
+    GeoJsonSink, GeoParquetDatasetSink, GeoParquetOptions, GeoParquetSink, GeoParquetWriteOptions,
+    GeometryEncoding, ParquetCompression, PartitionSink, ShapefileOptions, ShapefileSink,
 };
 use geoframe::join::{How, Predicate};
 use geoframe::ops::Aggregate;
@@ -167,6 +167,8 @@ enum Format {
     Shapefile,
     GeoParquet,
     GeoJson,
+    /// A directory of GeoParquet files, one per partition.
+    Dataset,
 }
 
 fn format_of(path: &Path) -> Result<Format, Error> {
@@ -174,12 +176,19 @@ fn format_of(path: &Path) -> Result<Format, Error> {
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
+    let pattern = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.contains(['*', '?']));
+    if path.is_dir() || pattern || path.as_os_str().to_string_lossy().ends_with('/') {
+        return Ok(Format::Dataset);
+    }
     match ext.as_deref() {
         Some("shp") => Ok(Format::Shapefile),
         Some("parquet" | "geoparquet") => Ok(Format::GeoParquet),
         Some("geojson" | "json") => Ok(Format::GeoJson),
         _ => Err(Error::InvalidArgument(format!(
-            "{}: unknown format; use .shp, .parquet or .geojson",
+            "{}: unknown format; use .shp, .parquet or .geojson, or a directory ending in / for a partitioned GeoParquet dataset",
             path.display()
         ))),
     }
@@ -194,7 +203,7 @@ fn read(path: &Path, rows_per_partition: usize) -> Result<LazyFrame, Error> {
                 ..Default::default()
             },
         )?,
-        Format::GeoParquet => {
+        Format::GeoParquet | Format::Dataset => {
             geoframe::plan::scan_geoparquet(path, &GeoParquetOptions { rows_per_partition })?
         }
         Format::GeoJson => LazyFrame::from(geoframe::io::read_geojson(path, rows_per_partition)?),
@@ -223,31 +232,41 @@ impl Output {
     }
 
     fn write(&self, frame: &GeoFrame, path: &Path) -> Result<(), Error> {
+        let encoding = || -> Result<GeometryEncoding, Error> {
+            if !self.geoarrow {
+                return Ok(GeometryEncoding::Wkb);
+            }
+            geoframe::io::native_encoding_for(frame)
+                .map(GeometryEncoding::Native)
+                .ok_or_else(|| {
+                    Error::InvalidArgument(
+                        "--geoarrow: the geometries mix families (points, lines, polygons) or hold collections; no native encoding holds them".into(),
+                    )
+                })
+        };
         match format_of(path)? {
             Format::Shapefile => geoframe::io::write_shapefile(frame, path),
             Format::GeoParquet => {
-                let encoding = if self.geoarrow {
-                    GeometryEncoding::Native(geoframe::io::native_encoding_for(frame).ok_or_else(
-                        || {
-                            Error::InvalidArgument(
-                                "--geoarrow: the geometries mix families (points, lines, polygons) or hold collections; no native encoding holds them".into(),
-                            )
-                        },
-                    )?)
-                } else {
-                    GeometryEncoding::Wkb
-                };
-                geoframe::io::write_geoparquet_with(
-                    frame,
-                    path,
-                    &GeoParquetWriteOptions {
-                        compression: self.compression,
-                        covering: self.covering,
-                        encoding,
-                    },
-                )
+                geoframe::io::write_geoparquet_with(frame, path, &self.parquet_options(encoding()?))
             }
             Format::GeoJson => geoframe::io::write_geojson(frame, path),
+            Format::Dataset => {
+                let mut sink = GeoParquetDatasetSink::create(
+                    path,
+                    &geoframe::io::SinkLayout::of(frame),
+                    &self.parquet_options(encoding()?),
+                )?;
+                sink.write(frame.partitions())?;
+                Box::new(sink).finish()
+            }
+        }
+    }
+
+    fn parquet_options(&self, encoding: GeometryEncoding) -> GeoParquetWriteOptions {
+        GeoParquetWriteOptions {
+            compression: self.compression,
+            covering: self.covering,
+            encoding,
         }
     }
 }
@@ -264,7 +283,7 @@ impl Output {
     ) -> Result<u64, Error> {
         let layout = frame.layout();
         let sink: Box<dyn PartitionSink> = match format_of(path)? {
-            Format::GeoParquet if self.geoarrow => {
+            Format::GeoParquet | Format::Dataset if self.geoarrow => {
                 let collected = frame.collect(options)?;
                 self.write(&collected, path)?;
                 return Ok(collected.len() as u64);
@@ -272,11 +291,12 @@ impl Output {
             Format::GeoParquet => Box::new(GeoParquetSink::create_with(
                 path,
                 &layout,
-                &GeoParquetWriteOptions {
-                    compression: self.compression,
-                    covering: self.covering,
-                    encoding: GeometryEncoding::Wkb,
-                },
+                &self.parquet_options(GeometryEncoding::Wkb),
+            )?),
+            Format::Dataset => Box::new(GeoParquetDatasetSink::create(
+                path,
+                &layout,
+                &self.parquet_options(GeometryEncoding::Wkb),
             )?),
             Format::Shapefile => Box::new(ShapefileSink::create(path, &layout)?),
             Format::GeoJson => Box::new(GeoJsonSink::create(path, &layout)?),

@@ -34,13 +34,54 @@ pub(crate) fn remove_stale_temporaries(dir: &Path) {
         else {
             continue;
         };
-        if !proc.join(pid.to_string()).exists() && std::fs::remove_file(entry.path()).is_ok() {
+        if proc.join(pid.to_string()).exists() {
+            continue;
+        }
+        let path = entry.path();
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        if removed.is_ok() {
             log::warn!(
                 "removed {}, left by geoframe process {pid}, which ended before it finished writing",
                 entry.path().display()
             );
         }
     }
+}
+
+/// A temporary directory in `parent`, named as temporary files are, removed when dropped.
+pub(crate) fn temporary_dir(parent: &Path) -> std::io::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
+        .suffix(".tmp")
+        .tempdir_in(parent)
+}
+
+/// Gives the complete directory `temp` the name `target`. A directory already there is
+/// moved aside first and removed after, so `target` is at all times the old directory or
+/// the new one.
+pub(crate) fn replace_dir(temp: tempfile::TempDir, target: &Path) -> Result<()> {
+    let parent = temp.path().parent().unwrap_or(Path::new(".")).to_path_buf();
+    let old = if target.exists() {
+        let aside = temporary_dir(&parent).map_err(|e| Error::io(target, e))?;
+        std::fs::rename(target, aside.path().join("old")).map_err(|e| Error::io(target, e))?;
+        Some(aside)
+    } else {
+        None
+    };
+    let finished = temp.keep();
+    if let Err(e) = std::fs::rename(&finished, target) {
+        let _ = std::fs::remove_dir_all(&finished);
+        if let Some(aside) = &old {
+            let _ = std::fs::rename(aside.path().join("old"), target);
+        }
+        return Err(Error::io(target, e));
+    }
+    drop(old); // removes the old dataset
+    Ok(())
 }
 
 /// A file being written; the target appears only on [`AtomicFile::commit`].

@@ -17,8 +17,8 @@ mod source;
 pub use self::geojson::{read_geojson, write_geojson, GeoJsonSink, GeoJsonSource};
 pub use self::geoparquet::{
     native_encoding_for, read_geoparquet, read_geoparquet_bbox, write_geoparquet,
-    write_geoparquet_with, GeoParquetOptions, GeoParquetSink, GeoParquetSource,
-    GeoParquetWriteOptions, GeometryEncoding, ParquetCompression,
+    write_geoparquet_with, GeoParquetDataset, GeoParquetDatasetSink, GeoParquetOptions,
+    GeoParquetSink, GeoParquetSource, GeoParquetWriteOptions, GeometryEncoding, ParquetCompression,
 };
 pub use self::shapefile::{
     read_shapefile, write_shapefile, ShapefileOptions, ShapefileSink, ShapefileSource,

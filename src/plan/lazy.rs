@@ -13,7 +13,7 @@ use super::run::{self, Computation};
 use crate::error::{Error, Result};
 use crate::frame::Projection;
 use crate::io::{
-    GeoJsonSink, GeoJsonSource, GeoParquetOptions, GeoParquetSink, GeoParquetSource,
+    GeoJsonSink, GeoJsonSource, GeoParquetDatasetSink, GeoParquetOptions, GeoParquetSink,
     GeoParquetWriteOptions, MemorySource, PartitionSink, PartitionSource, ShapefileOptions,
     ShapefileSink, ShapefileSource, SinkLayout,
 };
@@ -32,10 +32,13 @@ pub fn scan_shapefile(path: impl AsRef<Path>, options: &ShapefileOptions) -> Res
 }
 
 /// A lazy frame over a GeoParquet file, one partition per row-group slice (see
-/// [`GeoParquetSource`]).
+/// [`GeoParquetSource`]), or over a partitioned dataset, a directory or `*` pattern of
+/// such files (see [`crate::io::GeoParquetDataset`]): only footers are read, and each
+/// partition's bounds come from them.
 pub fn scan_geoparquet(path: impl AsRef<Path>, options: &GeoParquetOptions) -> Result<LazyFrame> {
-    Ok(LazyFrame::scan(Arc::new(GeoParquetSource::open(
-        path, options,
+    Ok(LazyFrame::scan(Arc::from(crate::io::geoparquet::open_any(
+        path.as_ref(),
+        options,
     )?)))
 }
 
@@ -436,6 +439,20 @@ impl LazyFrame {
         options: &ExecuteOptions,
     ) -> Result<RunStats> {
         let sink = GeoParquetSink::create_with(path, &self.layout(), write)?;
+        self.sink(Box::new(sink), options)
+    }
+
+    /// Runs the plan into a partitioned GeoParquet dataset: a directory with one file per
+    /// output partition (see [`GeoParquetDatasetSink`]), written as [`LazyFrame::sink`]
+    /// does. [`scan_geoparquet`] on the directory gets the partitions back with their
+    /// bounds, from the footers alone.
+    pub fn sink_dataset(
+        &self,
+        path: impl AsRef<Path>,
+        write: &GeoParquetWriteOptions,
+        options: &ExecuteOptions,
+    ) -> Result<RunStats> {
+        let sink = GeoParquetDatasetSink::create(path, &self.layout(), write)?;
         self.sink(Box::new(sink), options)
     }
 

@@ -100,6 +100,38 @@ for name, expected in originals.items():
           f"{what}: dask-geopandas spatial_partitions {ddf.spatial_partitions}")
     check(len(ddf.compute()) == len(expected), f"{what}: dask-geopandas rows")
 
+# A partitioned dataset (a directory of one GeoParquet file per partition): GeoPandas
+# reads it whole, dask-geopandas one partition per file with each file's extent.
+what = "us_counties_dataset/"
+expected = originals["us_counties"]
+path = os.path.join(samples, "us_counties_dataset")
+files = sorted(f for f in os.listdir(path) if f.endswith(".parquet"))
+check(len(files) == 7, f"{what}: {len(files)} files, expected 7")
+try:
+    got = gpd.read_parquet(path)
+except Exception as e:
+    check(False, f"{what}: GeoPandas cannot open it: {e}")
+else:
+    check(len(got) == len(expected), f"{what}: {len(got)} rows")
+    check(list(got["geoid"]) == list(expected["geoid"]), f"{what}: rows out of order")
+    check(got.crs is not None and got.crs.to_epsg() == 4326, f"{what}: CRS {got.crs}")
+    same = shapely.equals_exact(shapely.normalize(got.geometry.values), shapely.normalize(expected.geometry.values), tolerance=0)
+    valid = shapely.is_valid(expected.geometry.values)
+    check(bool(np.all(same | ~valid)), f"{what}: {int(np.sum(~same & valid))} valid geometries differ")
+try:
+    ddf = dask_geopandas.read_parquet(path)
+except Exception as e:
+    check(False, f"{what}: dask-geopandas cannot open it: {e}")
+else:
+    check(ddf.npartitions == 7, f"{what}: dask-geopandas has {ddf.npartitions} partitions")
+    parts = ddf.spatial_partitions
+    check(parts is not None and len(parts) == 7, f"{what}: dask-geopandas spatial_partitions {parts}")
+    if parts is not None:
+        for k, f in enumerate(files):
+            box = shapely.box(*gpd.read_parquet(os.path.join(path, f)).total_bounds)
+            check(parts.iloc[k].equals(box), f"{what}: partition {k} extent {parts.iloc[k]} is not {f}'s {box}")
+    check(len(ddf.compute()) == len(expected), f"{what}: dask-geopandas rows")
+
 # Native GeoArrow encodings written by geoframe: points, and countries as multipolygons
 # (GeoPandas reads single polygons back as one-part multipolygons).
 for name in ["naturalearth_cities", "naturalearth_lowres"]:

@@ -2,14 +2,18 @@
 //! geometry types, bbox, CRS as PROJJSON). Reading in `read`, writing in `write`.
 
 mod covering;
+mod dataset;
 mod options;
 mod pages;
 mod read;
 mod write;
 
+pub(crate) use dataset::is_dataset;
+pub use dataset::{GeoParquetDataset, GeoParquetDatasetSink};
 pub use options::{
     GeoParquetOptions, GeoParquetWriteOptions, GeometryEncoding, ParquetCompression,
 };
+pub(crate) use read::open_any;
 pub use read::{read_geoparquet, read_geoparquet_bbox, GeoParquetSource};
 pub use write::{native_encoding_for, write_geoparquet, write_geoparquet_with, GeoParquetSink};
 

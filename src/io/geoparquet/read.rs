@@ -25,8 +25,23 @@ use crate::{geometry, GeoFrame};
 
 /// Reads a GeoParquet file (WKB or native GeoArrow encoding) into a [`GeoFrame`], its partitions read in
 /// parallel (see [`GeoParquetSource`]).
+///
+/// `path` may also name a partitioned dataset, a directory or a `*` pattern (see
+/// [`super::GeoParquetDataset`]).
 pub fn read_geoparquet(path: impl AsRef<Path>, options: &GeoParquetOptions) -> Result<GeoFrame> {
-    read_source(&GeoParquetSource::open(path, options)?)
+    read_source(open_any(path.as_ref(), options)?.as_ref())
+}
+
+/// The file, or the dataset, at `path`.
+pub(crate) fn open_any(
+    path: &Path,
+    options: &GeoParquetOptions,
+) -> Result<Box<dyn PartitionSource>> {
+    Ok(if super::is_dataset(path) {
+        Box::new(super::GeoParquetDataset::open(path, options)?)
+    } else {
+        Box::new(GeoParquetSource::open(path, options)?)
+    })
 }
 
 /// Reads the rows of a GeoParquet file whose bounding box meets `rect` (as GeoPandas'
@@ -50,7 +65,7 @@ pub fn read_geoparquet_bbox(
     rect: geo::Rect,
     options: &GeoParquetOptions,
 ) -> Result<GeoFrame> {
-    read_source_bbox(&GeoParquetSource::open(path, options)?, rect)
+    read_source_bbox(open_any(path.as_ref(), options)?.as_ref(), rect)
 }
 
 /// An open GeoParquet file (WKB, or a native GeoArrow encoding read as WKB) as a [`PartitionSource`]: each partition is a
@@ -112,6 +127,11 @@ impl PartitionSource for GeoParquetSource {
 }
 
 impl GeoParquetSource {
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Opens `path` and reads its footer and `geo` metadata; no row is read. The footer is
     /// checked before anything is planned from it: row counts non-negative and adding up
     /// to the file's, every column chunk's byte range inside the file and its value count
