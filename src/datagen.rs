@@ -4,15 +4,17 @@
 //! Rust run and a Python run produce the very same points: state `s` starts at the seed;
 //! draw `k` (from 1) is `mix(seed + k * 0x9E3779B97F4A7C15)` and `u = (z >> 11) * 2^-53`.
 //! Point `i` takes draws `3i+1`, `3i+2`, `3i+3`: `x = -125 + 59 u1`, `y = 24 + 26 u2`,
-//! `value = u3`. Because draw `k` depends on `k` alone, rows are generated in parallel.
+//! `value = u3`. Because draw `k` depends on `k` alone, rows are generated in parallel,
+//! partition by partition ([`PointSource`]).
 
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch};
-use arrow_schema::{DataType, Field, Schema};
-use rayon::prelude::*;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::io::{PartitionMeta, PartitionSource};
+use crate::partition::Partition;
 use crate::{geometry, Crs, GeoFrame};
 
 /// The seed `gen_points.py` uses.
@@ -35,6 +37,9 @@ pub fn point(seed: u64, i: u64) -> (f64, f64, f64) {
     (-125.0 + 59.0 * u(1), 24.0 + 26.0 * u(2), u(3))
 }
 
+/// The box every point lies in: `[-125, 24, -66, 50]`.
+pub const EXTENT: [f64; 4] = [-125.0, 24.0, -66.0, 50.0];
+
 /// `n` uniform points over the contiguous-US box [-125, 24, -66, 50] with columns `id`
 /// (Int64) and `value` (Float64), in EPSG:4326, `rows_per_partition` rows per partition.
 ///
@@ -44,49 +49,107 @@ pub fn point(seed: u64, i: u64) -> (f64, f64, f64) {
 /// # Ok::<(), geoframe::Error>(())
 /// ```
 pub fn uniform_points(n: u64, seed: u64, rows_per_partition: usize) -> Result<GeoFrame> {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, true),
-        Field::new("value", DataType::Float64, true),
-        geometry::geometry_field(crate::DEFAULT_GEOMETRY_COLUMN),
-    ]));
-    let step = rows_per_partition.max(1) as u64;
-    let starts: Vec<u64> = (0..n).step_by(step as usize).collect();
-    let batches = starts
-        .par_iter()
-        .map(|&start| {
-            let end = (start + step).min(n);
-            let mut ids = Vec::with_capacity((end - start) as usize);
-            let mut values = Vec::with_capacity(ids.capacity());
-            let mut wkb = Vec::with_capacity(ids.capacity() * 21);
-            let mut offsets = Vec::with_capacity(ids.capacity() + 1);
-            offsets.push(0i32);
-            for i in start..end {
-                let (x, y, v) = point(seed, i);
-                ids.push(i as i64);
-                values.push(v);
-                wkb.push(1u8);
-                wkb.extend_from_slice(&1u32.to_le_bytes());
-                wkb.extend_from_slice(&x.to_le_bytes());
-                wkb.extend_from_slice(&y.to_le_bytes());
-                offsets.push(wkb.len() as i32);
-            }
-            let geometry = arrow_array::BinaryArray::new(
-                arrow_buffer::OffsetBuffer::new(offsets.into()),
-                wkb.into(),
-                None,
-            );
-            let columns: Vec<ArrayRef> = vec![
-                Arc::new(Int64Array::from(ids)),
-                Arc::new(Float64Array::from(values)),
-                Arc::new(geometry),
-            ];
-            Ok(RecordBatch::try_new(schema.clone(), columns)?)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    GeoFrame::from_record_batches(
-        schema,
-        batches,
-        crate::DEFAULT_GEOMETRY_COLUMN,
-        Some(Crs::epsg(4326)),
-    )
+    crate::io::read_source(&PointSource::new(n, seed, rows_per_partition))
+}
+
+/// The same points as a [`PartitionSource`]: each partition is generated when a task
+/// reads it (point `i` depends on `i` alone), so a plan can write any number of points
+/// partition by partition in bounded memory.
+///
+/// ```
+/// use std::sync::Arc;
+/// use geoframe::datagen::PointSource;
+/// use geoframe::plan::{ExecuteOptions, LazyFrame};
+/// let points = LazyFrame::scan(Arc::new(PointSource::new(1000, 42, 300)));
+/// assert_eq!(points.npartitions(), 4);
+/// assert_eq!(points.count_rows(&ExecuteOptions::default())?, 1000);
+/// # Ok::<(), geoframe::Error>(())
+/// ```
+pub struct PointSource {
+    n: u64,
+    seed: u64,
+    rows_per_partition: u64,
+    schema: SchemaRef,
+    crs: Option<Crs>,
+}
+
+impl PointSource {
+    /// `n` points of the layer with `seed`, `rows_per_partition` to a partition.
+    pub fn new(n: u64, seed: u64, rows_per_partition: usize) -> PointSource {
+        PointSource {
+            n,
+            seed,
+            rows_per_partition: rows_per_partition.max(1) as u64,
+            schema: Arc::new(Schema::new(vec![
+                Field::new("id", DataType::Int64, true),
+                Field::new("value", DataType::Float64, true),
+                geometry::geometry_field(crate::DEFAULT_GEOMETRY_COLUMN),
+            ])),
+            crs: Some(Crs::epsg(4326)),
+        }
+    }
+}
+
+impl PartitionSource for PointSource {
+    fn describe(&self) -> String {
+        format!("{} splitmix64 points (seed {})", self.n, self.seed)
+    }
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+    fn geometry_column(&self) -> usize {
+        2
+    }
+    fn crs(&self) -> Option<&Crs> {
+        self.crs.as_ref()
+    }
+    fn partitions(&self) -> Vec<PartitionMeta> {
+        let [x0, y0, x1, y1] = EXTENT;
+        (0..self.n.div_ceil(self.rows_per_partition))
+            .map(|k| PartitionMeta {
+                rows: self
+                    .rows_per_partition
+                    .min(self.n - k * self.rows_per_partition),
+                bounds: Some(geo::Rect::new((x0, y0), (x1, y1))),
+            })
+            .collect()
+    }
+    fn read_partition(&self, k: usize) -> Result<Partition> {
+        let start = k as u64 * self.rows_per_partition;
+        let end = (start + self.rows_per_partition).min(self.n);
+        if start >= end {
+            return Err(Error::Internal(format!(
+                "{}: no partition {k}",
+                self.describe()
+            )));
+        }
+        let rows = (end - start) as usize;
+        let mut ids = Vec::with_capacity(rows);
+        let mut values = Vec::with_capacity(rows);
+        let mut wkb = Vec::with_capacity(rows * 21);
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0i32);
+        for i in start..end {
+            let (x, y, v) = point(self.seed, i);
+            ids.push(i as i64);
+            values.push(v);
+            wkb.push(1u8);
+            wkb.extend_from_slice(&1u32.to_le_bytes());
+            wkb.extend_from_slice(&x.to_le_bytes());
+            wkb.extend_from_slice(&y.to_le_bytes());
+            offsets.push(wkb.len() as i32);
+        }
+        let geometry = arrow_array::BinaryArray::new(
+            arrow_buffer::OffsetBuffer::new(offsets.into()),
+            wkb.into(),
+            None,
+        );
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(ids)),
+            Arc::new(Float64Array::from(values)),
+            Arc::new(geometry),
+        ];
+        let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
+        Partition::new(batch, 2, start)
+    }
 }

@@ -138,6 +138,20 @@ impl AtomicFile {
         &self.target
     }
 
+    /// Ends writing and reads the file back from its start, as a temporary file that is
+    /// removed when the reader is dropped (for spills that never take a name).
+    pub(crate) fn rewind(self) -> Result<std::io::BufReader<NamedTempFile>> {
+        use std::io::{Seek, SeekFrom};
+        let target = self.target;
+        let mut temp = self
+            .writer
+            .into_inner()
+            .map_err(|e| Error::io(&target, e.into_error()))?;
+        temp.seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io(&target, e))?;
+        Ok(std::io::BufReader::with_capacity(1 << 20, temp))
+    }
+
     /// Flushes, syncs and renames onto the target.
     pub(crate) fn commit(self) -> Result<()> {
         let target = self.target;

@@ -60,9 +60,18 @@ struct State {
     next_output: usize,
     /// Whether the writer holds an output it is writing.
     writer_busy: bool,
+    /// Outputs done and not yet taken by the writer.
+    outputs_waiting: usize,
 }
 
 impl State {
+    /// Whether a streaming run has as many finished outputs waiting for the writer as
+    /// its reorder window holds (two per worker, and two more): no new partition is read
+    /// until the writer catches up, whatever the memory budget allows.
+    fn reorder_full(&self) -> bool {
+        self.streaming && self.outputs_waiting >= 2 * self.next_worker + 2
+    }
+
     fn stats(&self) -> RunStats {
         RunStats {
             tasks_per_worker: self.per_worker.values().copied().collect(),
@@ -198,6 +207,7 @@ impl RunHandle {
                 streaming: false,
                 next_output: 0,
                 writer_busy: false,
+                outputs_waiting: 0,
             }),
             changed: Condvar::new(),
             progress,
@@ -326,6 +336,7 @@ impl RunHandle {
                     .unwrap_or_else(|p| p.into_inner());
             };
             state.writer_busy = true;
+            state.outputs_waiting = state.outputs_waiting.saturating_sub(1);
             drop(state);
             let written = write(value);
             state = lock(&shared.state);
@@ -369,7 +380,7 @@ fn work(shared: &Shared, worker: usize) {
                     // Only scans bring new data in; they wait while the budget is spent.
                     let is_scan = shared.graph.tasks[id].deps.is_empty();
                     if is_scan {
-                        if state.budget.scan_fits() {
+                        if state.budget.scan_fits() && !state.reorder_full() {
                             state.budget.scan_started(false);
                         } else if state.stalled(&shared.graph) {
                             state.budget.scan_started(true);
@@ -452,6 +463,9 @@ fn work(shared: &Shared, worker: usize) {
                     if !shared.is_output[id] || state.streaming {
                         state.sizes[id] = bytes;
                         state.budget.hold(bytes);
+                    }
+                    if shared.is_output[id] {
+                        state.outputs_waiting += 1;
                     }
                 }
                 for &d in &task.deps {

@@ -469,22 +469,47 @@ pub(crate) fn write_header(fields: &[OutField], records: usize, out: &mut Vec<u8
     out.push(0x0D);
 }
 
-/// Serializes `records` records of `fields` (numbers right-aligned, text left-aligned).
-pub(crate) fn write_records(fields: &[OutField], records: usize, out: &mut Vec<u8>) {
-    let record_len = 1 + fields.iter().map(|f| f.len).sum::<usize>();
-    out.reserve(records * record_len);
+/// Appends the cells of `records` records of `fields` to a spill, each cell as its length
+/// (one byte: cells are at most 254 bytes) and its bytes, before field widths are known.
+pub(crate) fn spill_records(fields: &[OutField], records: usize, out: &mut Vec<u8>) {
     for r in 0..records {
-        out.push(b' ');
         for f in fields {
             let cell = &f.cells[r];
-            let pad = f.len - cell.len();
-            if f.kind == b'N' {
-                out.extend(std::iter::repeat_n(b' ', pad));
-                out.extend_from_slice(cell);
-            } else {
-                out.extend_from_slice(cell);
-                out.extend(std::iter::repeat_n(b' ', pad));
-            }
+            out.push(cell.len() as u8);
+            out.extend_from_slice(cell);
         }
     }
+}
+
+/// Reads `records` spilled records back and writes them as `.dbf` records padded to the
+/// widths of `fields` (which are at least the widest spilled cell).
+pub(crate) fn unspill_records(
+    fields: &[OutField],
+    records: usize,
+    mut spill: impl std::io::Read,
+    mut out: impl std::io::Write,
+) -> std::io::Result<()> {
+    let record_len = 1 + fields.iter().map(|f| f.len).sum::<usize>();
+    let mut record = Vec::with_capacity(record_len);
+    let mut cell = [0u8; 256];
+    for _ in 0..records {
+        record.clear();
+        record.push(b' ');
+        for f in fields {
+            let mut len = [0u8; 1];
+            spill.read_exact(&mut len)?;
+            let len = usize::from(len[0]);
+            spill.read_exact(&mut cell[..len])?;
+            let pad = f.len.saturating_sub(len);
+            if f.kind == b'N' {
+                record.extend(std::iter::repeat_n(b' ', pad));
+                record.extend_from_slice(&cell[..len]);
+            } else {
+                record.extend_from_slice(&cell[..len]);
+                record.extend(std::iter::repeat_n(b' ', pad));
+            }
+        }
+        out.write_all(&record)?;
+    }
+    Ok(())
 }
