@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GEOFRAME_NEED_PYTHON=1
+export GEOFRAME_NEED_CHROMIUM=1
 source scripts/setup.sh
 
 cargo fmt --check

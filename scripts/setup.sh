@@ -20,6 +20,10 @@ if [ "${GEOFRAME_NEED_PYTHON:-0}" = 1 ]; then
     command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
     python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)
 fi
+# The run report's test looks at the page in a real browser (headless Chromium).
+if [ "${GEOFRAME_NEED_CHROMIUM:-0}" = 1 ]; then
+    command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: installing ${need_apt[*]}" >&2
     as_root apt-get update -qq

@@ -56,6 +56,10 @@ struct Cli {
     /// machine's memory.
     #[arg(long, global = true, value_parser = parse_bytes)]
     memory_limit: Option<u64>,
+    /// Write a performance report of the run to this HTML file: a lane per worker with
+    /// each task as a bar over time, the bytes held over time, and the totals.
+    #[arg(long, global = true)]
+    report: Option<PathBuf>,
     /// Store GeoParquet geometries in a native GeoArrow encoding (point, linestring,
     /// polygon or their multi forms, chosen from the geometry types) instead of WKB.
     #[arg(long, global = true)]
@@ -417,6 +421,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         progress: !cli.quiet,
         memory_limit: cli.memory_limit,
+        report: cli.report.clone(),
     };
     if options.workers == 0 {
         return Err(Error::InvalidArgument(

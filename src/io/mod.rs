@@ -7,7 +7,7 @@
 //! Every writer writes to a temporary file beside the target and renames it when the file
 //! is complete, so a failed write never leaves a half file under the target name.
 
-mod atomic;
+pub(crate) mod atomic;
 pub mod geojson;
 pub mod geoparquet;
 mod guard;

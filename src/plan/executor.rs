@@ -15,6 +15,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use super::graph::{Graph, TaskId};
 use super::memory::{self, Budget};
 use super::progress::Progress;
+use super::report::{self, Span, Trace};
 use super::tasks::{run_task, Context, Value};
 use crate::error::{panic_message, Error, Result};
 
@@ -29,6 +30,9 @@ pub struct ExecuteOptions {
     /// they would pass it. `None`: half of this machine's memory. A single result larger
     /// than the limit stops the run with [`Error::MemoryLimit`].
     pub memory_limit: Option<u64>,
+    /// Write a performance report of the run to this HTML file when it ends: a lane per
+    /// worker with each task as a bar over time, the bytes held over time, the totals.
+    pub report: Option<std::path::PathBuf>,
 }
 
 /// Order of ready tasks (greatest first): the first output needing the task, its depth,
@@ -62,6 +66,10 @@ struct State {
     writer_busy: bool,
     /// Outputs done and not yet taken by the writer.
     outputs_waiting: usize,
+    /// Spans and memory over time, when a report is asked for.
+    trace: Option<Trace>,
+    /// Rows of the outputs handed to the writer.
+    rows_written: u64,
 }
 
 impl State {
@@ -79,7 +87,7 @@ impl State {
             peak_held_bytes: self.budget.peak,
             memory_limit: self.budget.limit,
             scans_over_limit: self.budget.forced_scans,
-            rows_written: 0,
+            rows_written: self.rows_written,
         }
     }
 
@@ -104,6 +112,16 @@ struct Shared {
     state: Mutex<State>,
     changed: Condvar,
     progress: Option<Progress>,
+    report: Option<std::path::PathBuf>,
+}
+
+impl Shared {
+    fn write_report(&self, state: &State, stats: &RunStats) -> Result<()> {
+        match (&self.report, &state.trace) {
+            (Some(path), Some(trace)) => report::write(trace, stats, path),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A run in progress.
@@ -208,9 +226,12 @@ impl RunHandle {
                 next_output: 0,
                 writer_busy: false,
                 outputs_waiting: 0,
+                trace: options.report.as_ref().map(|_| Trace::new()),
+                rows_written: 0,
             }),
             changed: Condvar::new(),
             progress,
+            report: options.report.clone(),
         });
         let handle = RunHandle {
             shared,
@@ -281,6 +302,7 @@ impl RunHandle {
         if let Some(e) = state.error.take() {
             return Err(e);
         }
+        shared.write_report(&state, &stats)?;
         let outputs = shared
             .graph
             .outputs
@@ -295,14 +317,14 @@ impl RunHandle {
         Ok((outputs, stats))
     }
 
-    /// Hands each output result to `write` in order, as soon as it and every output
-    /// before it are done, and frees it once written; outputs that finish early wait
+    /// Hands output results to `write` in order, as soon as each and every output before
+    /// it are done (all that are ready at once, in one call), and frees them once written; outputs that finish early wait
     /// (counted against the memory budget, so no new partition is read while too many
     /// wait). Returns when every task is done, or with the first error, a task's or
     /// `write`'s.
     pub(crate) fn stream(
         self,
-        mut write: impl FnMut(Arc<Value>) -> Result<()>,
+        mut write: impl FnMut(Vec<Arc<Value>>) -> Result<()>,
     ) -> Result<RunStats> {
         let shared = self.shared.clone();
         let graph = &shared.graph;
@@ -316,33 +338,58 @@ impl RunHandle {
                 state.budget.hold(bytes);
             }
         }
-        for (position, &o) in graph.outputs.iter().enumerate() {
+        let mut position = 0;
+        while position < graph.outputs.len() {
             state.next_output = position;
-            let value = loop {
+            // Wait for the next output, then take it and every output after it that is
+            // ready too: the sink encodes one call's partitions in parallel.
+            let mut taken: Vec<(TaskId, Arc<Value>)> = Vec::new();
+            loop {
                 if let Some(e) = state.error.take() {
                     return Err(e);
                 }
-                if state.readers_left[o] > 0 {
-                    // Another task still reads it: write a shared copy.
-                    if let Some(v) = state.results[o].clone() {
-                        break v;
+                while let Some(&o) = graph.outputs.get(position + taken.len()) {
+                    let value = if state.readers_left[o] > 0 {
+                        // Another task still reads it: write a shared copy.
+                        state.results[o].clone()
+                    } else {
+                        state.results[o].take()
+                    };
+                    match value {
+                        Some(v) => taken.push((o, v)),
+                        None => break,
                     }
-                } else if let Some(v) = state.results[o].take() {
-                    break v;
+                }
+                if !taken.is_empty() {
+                    break;
                 }
                 state = shared
                     .changed
                     .wait(state)
                     .unwrap_or_else(|p| p.into_inner());
-            };
+            }
+            position += taken.len();
+            state.next_output = position;
             state.writer_busy = true;
-            state.outputs_waiting = state.outputs_waiting.saturating_sub(1);
+            state.outputs_waiting = state.outputs_waiting.saturating_sub(taken.len());
+            for (_, value) in &taken {
+                if let Value::Partition(p) = value.as_ref() {
+                    state.rows_written += p.len() as u64;
+                }
+            }
             drop(state);
-            let written = write(value);
+            let ids: Vec<TaskId> = taken.iter().map(|(o, _)| *o).collect();
+            let written = write(taken.into_iter().map(|(_, v)| v).collect());
             state = lock(&shared.state);
             state.writer_busy = false;
-            let freed = std::mem::take(&mut state.sizes[o]);
-            state.budget.release(freed);
+            for o in ids {
+                let freed = std::mem::take(&mut state.sizes[o]);
+                state.budget.release(freed);
+            }
+            let held = state.budget.held;
+            if let Some(trace) = &mut state.trace {
+                trace.held(held);
+            }
             shared.changed.notify_all();
             if let Err(e) = written {
                 // Stop the workers; the writer's error is the run's.
@@ -363,7 +410,11 @@ impl RunHandle {
         }
         match state.error.take() {
             Some(e) => Err(e),
-            None => Ok(state.stats()),
+            None => {
+                let stats = state.stats();
+                shared.write_report(&state, &stats)?;
+                Ok(stats)
+            }
         }
     }
 }
@@ -433,6 +484,18 @@ fn work(shared: &Shared, worker: usize) {
         if task.deps.is_empty() {
             state.budget.scan_ended(bytes);
         }
+        if let Some(trace) = &mut state.trace {
+            let start = started.duration_since(trace.started).as_secs_f64();
+            let end = trace.now();
+            trace.spans.push(Span {
+                worker,
+                kind: task.kind.name(),
+                task: id,
+                partition: task.partition,
+                start,
+                end,
+            });
+        }
         let outcome = match outcome {
             Ok(_) if bytes > state.budget.limit => Err(Error::MemoryLimit {
                 limit: state.budget.limit,
@@ -483,6 +546,10 @@ fn work(shared: &Shared, worker: usize) {
                     }
                 }
                 state.done += 1;
+                let held = state.budget.held;
+                if let Some(trace) = &mut state.trace {
+                    trace.held(held);
+                }
                 if let Some(bar) = &shared.progress {
                     bar.task_done();
                 }

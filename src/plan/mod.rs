@@ -18,6 +18,7 @@ mod logical;
 mod memory;
 mod progress;
 mod prune;
+mod report;
 mod run;
 mod tasks;
 

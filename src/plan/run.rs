@@ -74,19 +74,23 @@ impl Computation {
     ///
     /// Returns the run's counts, with [`RunStats::rows_written`].
     pub fn write_to(self, mut sink: Box<dyn PartitionSink>) -> Result<RunStats> {
-        let mut rows = 0u64;
-        let mut stats = self.run.stream(|value| match value.as_ref() {
-            Value::Partition(p) if p.is_empty() => Ok(()),
-            Value::Partition(p) => {
-                rows += p.len() as u64;
-                sink.write(std::slice::from_ref(p))
+        let stats = self.run.stream(|values| {
+            let partitions = values
+                .iter()
+                .filter_map(|v| match v.as_ref() {
+                    Value::Partition(p) if p.is_empty() => None,
+                    Value::Partition(p) => Some(Ok(p.clone())),
+                    _ => Some(Err(Error::Internal(
+                        "an output task returned no partition".into(),
+                    ))),
+                })
+                .collect::<Result<Vec<Partition>>>()?;
+            if partitions.is_empty() {
+                return Ok(());
             }
-            _ => Err(Error::Internal(
-                "an output task returned no partition".into(),
-            )),
+            sink.write(&partitions)
         })?;
         sink.finish()?;
-        stats.rows_written = rows;
         Ok(stats)
     }
 }
