@@ -129,7 +129,7 @@ impl PartitionSink for SlowSink {
     fn write(&mut self, partitions: &[Partition]) -> geoframe::Result<()> {
         std::thread::sleep(Duration::from_millis(15));
         let mut received = self.received.lock().unwrap();
-        if Some(received.len()) == self.fail_at {
+        if self.fail_at.is_some_and(|at| received.len() >= at) {
             return Err(Error::InvalidArgument("the disk is full".into()));
         }
         received.extend_from_slice(partitions);
@@ -247,7 +247,8 @@ fn a_failing_sink_stops_the_run_with_its_error_and_no_output_appears() {
     };
     let err = plan.sink(Box::new(sink.clone()), &workers(2)).unwrap_err();
     assert!(err.to_string().contains("the disk is full"), "{err}");
-    assert_eq!(sink.received.lock().unwrap().len(), 3);
+    let written = sink.received.lock().unwrap().len();
+    assert!((3..20).contains(&written), "{written} partitions written");
 
     // A task that fails while a file sink writes: no file, no temporary file.
     let out = dir.path().join("out");
@@ -358,4 +359,96 @@ fn a_dataset_round_trips_and_its_footers_give_the_partition_bounds() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("part-999999.parquet"), "{err}");
+}
+
+/// The out-of-core shuffle: every row once, partitions in curve order and about equal,
+/// rows within each in key order, the same whatever the input's partitions and workers,
+/// and no spill left behind.
+#[test]
+fn a_shuffle_through_spill_files_orders_every_row_once() {
+    use geoframe::partition::ShuffleMethod;
+    let dir = tempfile::tempdir().unwrap();
+    let input = points_file(dir.path());
+    let shuffle = |rows_per_partition: usize, n: usize, name: &str| {
+        let out = dir.path().join(name);
+        let plan = scan_geoparquet(&input, &GeoParquetOptions { rows_per_partition }).unwrap();
+        plan.spatial_shuffle_to_dataset(
+            ShuffleMethod::Hilbert,
+            8,
+            &out,
+            &Default::default(),
+            &workers(n),
+        )
+        .unwrap();
+        out
+    };
+    let a = shuffle(2_000, 2, "a");
+    let b = shuffle(7_000, 8, "b");
+    let c = shuffle(40_000, 1, "c");
+    let read = |d: &Path| read_geoparquet(d, &Default::default()).unwrap();
+    assert_same_rows(
+        &read(&a),
+        &read(&b),
+        "2,000-row input, 2 workers vs 7,000-row, 8 workers",
+    );
+    assert_same_rows(
+        &read(&a),
+        &read(&c),
+        "against one input partition, 1 worker",
+    );
+
+    let parts: Vec<GeoFrame> = (0..8)
+        .map(|k| read(&a.join(format!("part-{k:06}.parquet"))))
+        .collect();
+    let sizes: Vec<usize> = parts.iter().map(GeoFrame::len).collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 40_000);
+    assert!(
+        sizes.iter().all(|&s| (4_000..=6_000).contains(&s)),
+        "{sizes:?}"
+    );
+    let mut ids: Vec<i64> = parts
+        .iter()
+        .flat_map(|p| {
+            let col = p.column("id").unwrap();
+            let col = col
+                .as_any()
+                .downcast_ref::<arrow_array::Int64Array>()
+                .unwrap()
+                .clone();
+            col.values().to_vec()
+        })
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        (0..40_000).collect::<Vec<i64>>(),
+        "every row exactly once"
+    );
+
+    // Keys on the input's grid: in order within and across partitions (the whole input
+    // is one frame of the same rows, so its keys are those the shuffle used).
+    let all = read(&a);
+    let keys = all.hilbert_distance(16).unwrap();
+    let extent_input = read_geoparquet(&input, &Default::default()).unwrap();
+    assert_eq!(all.total_bounds(), extent_input.total_bounds());
+    let keys = keys.values();
+    assert!(
+        keys.windows(2).all(|w| w[0] <= w[1]),
+        "rows are not in Hilbert order"
+    );
+    // Compact: each partition covers a part of the extent.
+    let area = |r: geo::Rect| r.width() * r.height();
+    let total = area(all.total_bounds().unwrap());
+    let covered: f64 = parts.iter().map(|p| area(p.total_bounds().unwrap())).sum();
+    assert!(
+        covered < 0.7 * 8.0 * total,
+        "partitions overlap: {covered} of {total}"
+    );
+
+    let beside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(beside.is_empty(), "left behind: {beside:?}");
 }

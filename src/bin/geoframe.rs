@@ -9,20 +9,21 @@
 //! stderr and exits with status 2.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand, ValueEnum};
-use geoframe::io::{
-    GeoJsonSink, GeoParquetDatasetSink, GeoParquetOptions, GeoParquetSink, GeoParquetWriteOptions,
-    GeometryEncoding, ParquetCompression, PartitionSink, ShapefileOptions, ShapefileSink,
-};
+use geoframe::io::{GeometryEncoding, ParquetCompression};
 use geoframe::join::{How, Predicate};
 use geoframe::ops::Aggregate;
-use geoframe::partition::Partition;
-use geoframe::plan::{ExecuteOptions, LazyFrame};
-use geoframe::{Crs, Error, GeoFrame};
+use geoframe::partition::ShuffleMethod;
+use geoframe::plan::ExecuteOptions;
+use geoframe::{Crs, Error};
+
+#[path = "geoframe/files.rs"]
+mod files;
+use files::{parse_bytes, read, Output, Summary, SummarySink};
 
 #[derive(Parser)]
 #[command(
@@ -133,6 +134,21 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Spatially shuffle a layer into a partitioned GeoParquet dataset (a directory, one
+    /// file per partition), in bounded memory: rows go through spill files beside the
+    /// output.
+    Shuffle {
+        /// Input layer.
+        input: PathBuf,
+        /// Output directory.
+        output: PathBuf,
+        /// The curve that orders rows.
+        #[arg(long, value_enum, default_value_t = CurveArg::Hilbert)]
+        by: CurveArg,
+        /// Number of output partitions (each must fit in memory).
+        #[arg(long)]
+        npartitions: usize,
+    },
     /// Convert between formats, optionally reprojecting.
     Convert {
         /// Input file.
@@ -151,6 +167,13 @@ enum Command {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum CurveArg {
+    Hilbert,
+    Morton,
+    Geohash,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum HowArg {
     Inner,
     Left,
@@ -165,208 +188,6 @@ impl From<HowArg> for How {
             HowArg::Right => How::Right,
         }
     }
-}
-
-enum Format {
-    Shapefile,
-    GeoParquet,
-    GeoJson,
-    /// A directory of GeoParquet files, one per partition.
-    Dataset,
-}
-
-fn format_of(path: &Path) -> Result<Format, Error> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    let pattern = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.contains(['*', '?']));
-    if path.is_dir() || pattern || path.as_os_str().to_string_lossy().ends_with('/') {
-        return Ok(Format::Dataset);
-    }
-    match ext.as_deref() {
-        Some("shp") => Ok(Format::Shapefile),
-        Some("parquet" | "geoparquet") => Ok(Format::GeoParquet),
-        Some("geojson" | "json") => Ok(Format::GeoJson),
-        _ => Err(Error::InvalidArgument(format!(
-            "{}: unknown format; use .shp, .parquet or .geojson, or a directory ending in / for a partitioned GeoParquet dataset",
-            path.display()
-        ))),
-    }
-}
-
-fn read(path: &Path, rows_per_partition: usize) -> Result<LazyFrame, Error> {
-    Ok(match format_of(path)? {
-        Format::Shapefile => geoframe::plan::scan_shapefile(
-            path,
-            &ShapefileOptions {
-                rows_per_partition,
-                ..Default::default()
-            },
-        )?,
-        Format::GeoParquet | Format::Dataset => {
-            geoframe::plan::scan_geoparquet(path, &GeoParquetOptions { rows_per_partition })?
-        }
-        Format::GeoJson => LazyFrame::from(geoframe::io::read_geojson(path, rows_per_partition)?),
-    })
-}
-
-/// Where and how results are written.
-struct Output {
-    overwrite: bool,
-    compression: ParquetCompression,
-    covering: bool,
-    geoarrow: bool,
-}
-
-impl Output {
-    /// Refuses, before any work, an output of unknown format or one that exists.
-    fn check(&self, path: &Path) -> Result<(), Error> {
-        format_of(path)?;
-        if !self.overwrite && path.exists() {
-            return Err(Error::InvalidArgument(format!(
-                "{} exists; pass --overwrite to replace it",
-                path.display()
-            )));
-        }
-        Ok(())
-    }
-
-    fn write(&self, frame: &GeoFrame, path: &Path) -> Result<(), Error> {
-        let encoding = || -> Result<GeometryEncoding, Error> {
-            if !self.geoarrow {
-                return Ok(GeometryEncoding::Wkb);
-            }
-            geoframe::io::native_encoding_for(frame)
-                .map(GeometryEncoding::Native)
-                .ok_or_else(|| {
-                    Error::InvalidArgument(
-                        "--geoarrow: the geometries mix families (points, lines, polygons) or hold collections; no native encoding holds them".into(),
-                    )
-                })
-        };
-        match format_of(path)? {
-            Format::Shapefile => geoframe::io::write_shapefile(frame, path),
-            Format::GeoParquet => {
-                geoframe::io::write_geoparquet_with(frame, path, &self.parquet_options(encoding()?))
-            }
-            Format::GeoJson => geoframe::io::write_geojson(frame, path),
-            Format::Dataset => {
-                let mut sink = GeoParquetDatasetSink::create(
-                    path,
-                    &geoframe::io::SinkLayout::of(frame),
-                    &self.parquet_options(encoding()?),
-                )?;
-                sink.write(frame.partitions())?;
-                Box::new(sink).finish()
-            }
-        }
-    }
-
-    fn parquet_options(&self, encoding: GeometryEncoding) -> GeoParquetWriteOptions {
-        GeoParquetWriteOptions {
-            compression: self.compression,
-            covering: self.covering,
-            encoding,
-        }
-    }
-}
-
-impl Output {
-    /// Runs `frame` into `path` as it is computed, never holding the whole result; with
-    /// `--geoarrow` the result is collected first, since its geometry types choose the
-    /// encoding.
-    fn stream(
-        &self,
-        frame: &LazyFrame,
-        path: &Path,
-        options: &ExecuteOptions,
-    ) -> Result<u64, Error> {
-        let layout = frame.layout();
-        let sink: Box<dyn PartitionSink> = match format_of(path)? {
-            Format::GeoParquet | Format::Dataset if self.geoarrow => {
-                let collected = frame.collect(options)?;
-                self.write(&collected, path)?;
-                return Ok(collected.len() as u64);
-            }
-            Format::GeoParquet => Box::new(GeoParquetSink::create_with(
-                path,
-                &layout,
-                &self.parquet_options(GeometryEncoding::Wkb),
-            )?),
-            Format::Dataset => Box::new(GeoParquetDatasetSink::create(
-                path,
-                &layout,
-                &self.parquet_options(GeometryEncoding::Wkb),
-            )?),
-            Format::Shapefile => Box::new(ShapefileSink::create(path, &layout)?),
-            Format::GeoJson => Box::new(GeoJsonSink::create(path, &layout)?),
-        };
-        Ok(frame.sink(sink, options)?.rows_written)
-    }
-}
-
-/// What `info` reports, gathered partition by partition as a sink (nothing is written).
-#[derive(Default)]
-struct Summary {
-    rows: u64,
-    partitions: usize,
-    bounds: Option<geo::Rect>,
-}
-
-/// Hands [`Summary`] to a run as its sink, and keeps it readable afterwards.
-struct SummarySink(std::sync::Arc<std::sync::Mutex<Summary>>);
-
-impl PartitionSink for SummarySink {
-    fn write(&mut self, partitions: &[Partition]) -> Result<(), Error> {
-        let mut summary = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        for p in partitions {
-            summary.rows += p.len() as u64;
-            summary.partitions += 1;
-            summary.bounds = match (summary.bounds, p.bounds()) {
-                (Some(a), Some(b)) => Some(geo::Rect::new(
-                    (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
-                    (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
-                )),
-                (a, b) => a.or(b),
-            };
-        }
-        Ok(())
-    }
-
-    fn finish(self: Box<Self>) -> Result<(), Error> {
-        Ok(())
-    }
-}
-
-/// A byte count with an optional K, M, G or T suffix (powers of 1024).
-fn parse_bytes(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let (number, shift) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let shift = match c.to_ascii_uppercase() {
-                'K' => 10,
-                'M' => 20,
-                'G' => 30,
-                'T' => 40,
-                _ => return Err(format!("{text:?}: unknown suffix {c:?} (K, M, G, T)")),
-            };
-            (&t[..i], shift)
-        }
-        _ => (t, 0),
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?}: expected a number of bytes, such as 512M or 2G"))?;
-    let bytes = value * f64::from(1u32 << 10).powi(shift / 10);
-    if !(bytes.is_finite() && bytes >= 1.0) {
-        return Err(format!("{text:?}: the limit must be at least one byte"));
-    }
-    Ok(bytes as u64)
 }
 
 /// An error of library operation `op` as the CLI command `command` that ran it.
@@ -539,6 +360,28 @@ fn run(cli: Cli) -> Result<(), Error> {
             let dissolved = frame.dissolve(&by, &aggs)?;
             out.write(&dissolved, &output)?;
             dissolved.len() as u64
+        }
+        Command::Shuffle {
+            input,
+            output,
+            by,
+            npartitions,
+        } => {
+            out.check(&output)?;
+            let method = match by {
+                CurveArg::Hilbert => ShuffleMethod::Hilbert,
+                CurveArg::Morton => ShuffleMethod::Morton,
+                CurveArg::Geohash => ShuffleMethod::Geohash,
+            };
+            read(&input, cli.partitions)?
+                .spatial_shuffle_to_dataset(
+                    method,
+                    npartitions,
+                    &output,
+                    &out.parquet_options(GeometryEncoding::Wkb),
+                    &options,
+                )?
+                .rows_written
         }
         Command::Convert {
             input,

@@ -1,6 +1,7 @@
 //! Partitions: a slice of a frame's rows, held as one Arrow [`RecordBatch`], with the
 //! bounds of its geometries; and the R-tree over the bounds of all partitions of a frame.
 
+pub(crate) mod external;
 mod filter;
 mod index;
 pub mod keys;

@@ -16,6 +16,8 @@ use super::graph::{Graph, TaskId};
 use super::memory::{self, Budget};
 use super::progress::Progress;
 use super::report::{self, Span, Trace};
+
+mod stream;
 use super::tasks::{run_task, Context, Value};
 use crate::error::{panic_message, Error, Result};
 
@@ -202,7 +204,13 @@ impl RunHandle {
                 readers_left[d] += 1;
             }
         }
-        let progress = options.progress.then(|| Progress::new(n));
+        let scanned_rows: u64 = graph
+            .tasks
+            .iter()
+            .filter(|t| t.deps.is_empty())
+            .filter_map(|t| t.rows)
+            .sum();
+        let progress = options.progress.then(|| Progress::new(n, scanned_rows));
         let shared = Arc::new(Shared {
             graph,
             context,
@@ -315,107 +323,6 @@ impl RunHandle {
             .collect::<Result<Vec<_>>>()?;
         drop(state);
         Ok((outputs, stats))
-    }
-
-    /// Hands output results to `write` in order, as soon as each and every output before
-    /// it are done (all that are ready at once, in one call), and frees them once written; outputs that finish early wait
-    /// (counted against the memory budget, so no new partition is read while too many
-    /// wait). Returns when every task is done, or with the first error, a task's or
-    /// `write`'s.
-    pub(crate) fn stream(
-        self,
-        mut write: impl FnMut(Vec<Arc<Value>>) -> Result<()>,
-    ) -> Result<RunStats> {
-        let shared = self.shared.clone();
-        let graph = &shared.graph;
-        let mut state = lock(&shared.state);
-        state.streaming = true;
-        // Outputs finished before streaming began were not counted yet.
-        for &o in &graph.outputs {
-            if let Some(v) = &state.results[o] {
-                let bytes = memory::value_bytes(v);
-                state.sizes[o] = bytes;
-                state.budget.hold(bytes);
-            }
-        }
-        let mut position = 0;
-        while position < graph.outputs.len() {
-            state.next_output = position;
-            // Wait for the next output, then take it and every output after it that is
-            // ready too: the sink encodes one call's partitions in parallel.
-            let mut taken: Vec<(TaskId, Arc<Value>)> = Vec::new();
-            loop {
-                if let Some(e) = state.error.take() {
-                    return Err(e);
-                }
-                while let Some(&o) = graph.outputs.get(position + taken.len()) {
-                    let value = if state.readers_left[o] > 0 {
-                        // Another task still reads it: write a shared copy.
-                        state.results[o].clone()
-                    } else {
-                        state.results[o].take()
-                    };
-                    match value {
-                        Some(v) => taken.push((o, v)),
-                        None => break,
-                    }
-                }
-                if !taken.is_empty() {
-                    break;
-                }
-                state = shared
-                    .changed
-                    .wait(state)
-                    .unwrap_or_else(|p| p.into_inner());
-            }
-            position += taken.len();
-            state.next_output = position;
-            state.writer_busy = true;
-            state.outputs_waiting = state.outputs_waiting.saturating_sub(taken.len());
-            for (_, value) in &taken {
-                if let Value::Partition(p) = value.as_ref() {
-                    state.rows_written += p.len() as u64;
-                }
-            }
-            drop(state);
-            let ids: Vec<TaskId> = taken.iter().map(|(o, _)| *o).collect();
-            let written = write(taken.into_iter().map(|(_, v)| v).collect());
-            state = lock(&shared.state);
-            state.writer_busy = false;
-            for o in ids {
-                let freed = std::mem::take(&mut state.sizes[o]);
-                state.budget.release(freed);
-            }
-            let held = state.budget.held;
-            if let Some(trace) = &mut state.trace {
-                trace.held(held);
-            }
-            shared.changed.notify_all();
-            if let Err(e) = written {
-                // Stop the workers; the writer's error is the run's.
-                state
-                    .error
-                    .get_or_insert(Error::Internal("the sink failed".into()));
-                return Err(e);
-            }
-        }
-        while state.done < graph.tasks.len() && state.error.is_none() {
-            state = shared
-                .changed
-                .wait(state)
-                .unwrap_or_else(|p| p.into_inner());
-        }
-        if let Some(bar) = &shared.progress {
-            bar.finish();
-        }
-        match state.error.take() {
-            Some(e) => Err(e),
-            None => {
-                let stats = state.stats();
-                shared.write_report(&state, &stats)?;
-                Ok(stats)
-            }
-        }
     }
 }
 
@@ -551,7 +458,12 @@ fn work(shared: &Shared, worker: usize) {
                     trace.held(held);
                 }
                 if let Some(bar) = &shared.progress {
-                    bar.task_done();
+                    let rows = if task.deps.is_empty() {
+                        task.rows.unwrap_or(0)
+                    } else {
+                        0
+                    };
+                    bar.task_done(rows);
                 }
                 shared.changed.notify_all();
             }

@@ -12,6 +12,7 @@
 
 mod compile;
 mod executor;
+mod external_shuffle;
 mod graph;
 mod lazy;
 mod logical;
