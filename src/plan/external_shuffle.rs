@@ -49,7 +49,8 @@ impl LazyFrame {
     /// use geoframe::partition::ShuffleMethod;
     /// use geoframe::plan::{scan_geoparquet, scan_shapefile, ExecuteOptions};
     /// let counties = scan_shapefile("data/us_counties/us_counties.shp", &Default::default())?;
-    /// let dir = tempfile::tempdir().unwrap().path().join("counties");
+    /// let tmp = tempfile::tempdir().unwrap();
+    /// let dir = tmp.path().join("counties");
     /// counties.spatial_shuffle_to_dataset(ShuffleMethod::Hilbert, 8, &dir, &Default::default(), &ExecuteOptions::default())?;
     /// let shuffled = scan_geoparquet(&dir, &Default::default())?;
     /// assert_eq!(shuffled.npartitions(), 8);

@@ -93,7 +93,8 @@ fn dataset_files(path: &Path) -> Result<Vec<PathBuf>> {
 /// ```
 /// use geoframe::io::{read_shapefile, GeoParquetDataset, GeoParquetDatasetSink, PartitionSink, PartitionSource, SinkLayout};
 /// let counties = read_shapefile("data/us_counties/us_counties.shp", &geoframe::io::ShapefileOptions { rows_per_partition: 1000, ..Default::default() })?;
-/// let dir = tempfile::tempdir().unwrap().path().join("counties");
+/// let tmp = tempfile::tempdir().unwrap();
+/// let dir = tmp.path().join("counties");
 /// let mut sink = GeoParquetDatasetSink::create(&dir, &SinkLayout::of(&counties), &Default::default())?;
 /// sink.write(counties.partitions())?;
 /// Box::new(sink).finish()?;
