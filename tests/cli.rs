@@ -317,3 +317,45 @@ fn a_run_killed_while_writing_leaves_no_output_and_the_next_run_cleans_up() {
     );
     assert!(temporaries().is_empty(), "{:?}", temporaries());
 }
+
+/// A full disk (a 1 MiB tmpfs, where this test may mount one: as root) is a clear error
+/// naming the output, and nothing is left on the disk, not even a temporary file.
+#[test]
+fn a_full_disk_is_an_error_naming_the_output_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&small)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (not root)");
+        return;
+    }
+    let points = dir.path().join("points.parquet");
+    let layer = geoframe::datagen::uniform_points(200_000, 42, 50_000).unwrap();
+    geoframe::io::write_geoparquet(&layer, &points).unwrap();
+    let target = small.join("joined.parquet");
+    let o = Command::new(env!("CARGO_BIN_EXE_geoframe"))
+        .args(["--quiet", "sjoin"])
+        .arg(&points)
+        .args(["data/us_counties/us_counties.shp", "-o"])
+        .arg(&target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&o);
+    let left: Vec<_> = std::fs::read_dir(&small)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let _ = Command::new("umount").arg(&small).status();
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("No space left on device") && stderr.contains(&*target.to_string_lossy()),
+        "{stderr}"
+    );
+    assert!(left.is_empty(), "left on the full disk: {left:?}");
+}

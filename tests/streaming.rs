@@ -445,6 +445,40 @@ fn a_shuffle_through_spill_files_orders_every_row_once() {
         "partitions overlap: {covered} of {total}"
     );
 
+    // A shuffle that fails after spilling (each bucket, 5,000 rows, is more than the
+    // memory limit, which the 2,000-row input partitions are not) leaves no spill; one
+    // whose input is cut short after planning leaves no output.
+    let one = partition_bytes(&input);
+    let err = points(&input)
+        .spatial_shuffle_to_dataset(
+            ShuffleMethod::Hilbert,
+            8,
+            dir.path().join("too_big"),
+            &Default::default(),
+            &ExecuteOptions {
+                workers: 2,
+                memory_limit: Some(one * 3 / 2),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(err.into_root(), Error::MemoryLimit { .. }));
+    assert!(!dir.path().join("too_big").exists());
+    let plan = points(&input);
+    let bytes = std::fs::read(&input).unwrap();
+    std::fs::write(&input, &bytes[..bytes.len() / 2]).unwrap();
+    let failed = dir.path().join("failed");
+    assert!(plan
+        .spatial_shuffle_to_dataset(
+            ShuffleMethod::Hilbert,
+            8,
+            &failed,
+            &Default::default(),
+            &workers(2)
+        )
+        .is_err());
+    assert!(!failed.exists());
+
     let beside: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -71,6 +71,12 @@ impl LazyFrame {
                 "spatial_shuffle: npartitions must be at least 1".into(),
             ));
         }
+        if path.is_file() {
+            return Err(Error::InvalidArgument(format!(
+                "{} is a file; a dataset is written as a directory",
+                path.display()
+            )));
+        }
         if method == ShuffleMethod::SortTileRecursive {
             return Err(Error::NotImplemented {
                 op: "spatial shuffle larger than memory by sort-tile-recursive",
