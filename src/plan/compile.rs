@@ -17,8 +17,9 @@ use crate::join::Predicate;
 pub(crate) enum CompileMode {
     /// One output per partition of the frame.
     Collect,
-    /// One output: the number of rows. An inner join is counted from its pair tasks,
-    /// without assembling rows (each pair is found by exactly one pair task).
+    /// The count of each partition, then their sum, the number of rows. An inner join is
+    /// counted from its pair tasks, without assembling rows (each pair is found by exactly
+    /// one pair task).
     CountRows,
 }
 
@@ -50,7 +51,15 @@ pub(crate) fn compile(frame: &LazyFrame, mode: CompileMode) -> (Graph, Context) 
                         .push(TaskKind::CountRows, Some(k), None, vec![t])
                 })
                 .collect();
-            vec![compiler.graph.push(TaskKind::SumCounts, None, None, counts)]
+            // Each partition's count is an output too, before the sum: the executor then
+            // takes partitions in order (reading ahead only when nothing else is ready),
+            // as it does for a collected frame.
+            let sum = compiler
+                .graph
+                .push(TaskKind::SumCounts, None, None, counts.clone());
+            let mut outputs = counts;
+            outputs.push(sum);
+            outputs
         }
     };
     compiler.graph.outputs = outputs;

@@ -100,7 +100,7 @@ pub(crate) fn count_rows(frame: &LazyFrame, options: &ExecuteOptions) -> Result<
     let (graph, context) = compile(frame, CompileMode::CountRows);
     let run = RunHandle::start(Arc::new(graph), Arc::new(context), options)?;
     let (values, _) = run.wait()?;
-    match values.first().map(|v| v.as_ref()) {
+    match values.last().map(|v| v.as_ref()) {
         Some(Value::Count(n)) => Ok(*n),
         _ => Err(Error::Internal("the count task returned no count".into())),
     }
