@@ -12,12 +12,13 @@ cargo clippy --release --all-targets -- -D warnings
 # The library alone, without the CLI, progress bars or the point generator.
 cargo build --release --quiet --lib --no-default-features
 
-# Interoperability: GeoPandas (pyogrio, pyarrow) and dask-geopandas open what geoframe
-# writes.
+# Interoperability: GeoPandas (pyogrio, pyarrow), dask-geopandas, and for partitioned
+# datasets DuckDB spatial and SedonaDB, open what geoframe writes.
 venv=target/interop-venv
-if ! "$venv/bin/python" -c "import geopandas, dask_geopandas" >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c "import geopandas, dask_geopandas, duckdb, duckdb_extension_spatial, sedonadb" >/dev/null 2>&1; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check geopandas pyogrio pyarrow pyproj dask-geopandas
+    "$venv/bin/pip" install --quiet --disable-pip-version-check geopandas pyogrio pyarrow pyproj dask-geopandas \
+        duckdb==1.5.5 duckdb-extension-spatial==1.5.5 sedonadb geoarrow-pyarrow
 fi
 samples=target/interop-samples
 rm -rf "$samples"

@@ -132,6 +132,28 @@ else:
             check(parts.iloc[k].equals(box), f"{what}: partition {k} extent {parts.iloc[k]} is not {f}'s {box}")
     check(len(ddf.compute()) == len(expected), f"{what}: dask-geopandas rows")
 
+# The same directory in the SQL engines: DuckDB spatial (the extension loaded from its
+# wheel's file) and SedonaDB read every file, with GeoPandas' areas.
+import glob
+area = float(expected.geometry.area.sum())
+try:
+    import duckdb, duckdb_extension_spatial
+    con = duckdb.connect()
+    ext = glob.glob(os.path.join(os.path.dirname(duckdb_extension_spatial.__file__), "**", "*.duckdb_extension"), recursive=True)
+    con.execute(f"LOAD '{ext[0]}'")
+    n, a = con.execute(f"SELECT count(*), sum(ST_Area(geometry)) FROM read_parquet('{path}/*.parquet')").fetchone()
+    check(n == len(expected) and abs(a - area) <= 1e-9 * area, f"{what}: DuckDB reads {n} rows, area {a} vs {area}")
+except Exception as e:
+    check(False, f"{what}: DuckDB cannot read it: {e}")
+try:
+    import sedonadb
+    sd = sedonadb.connect()
+    sd.read_parquet(path + "/").to_view("dataset")
+    row = sd.sql("SELECT count(*) AS n, sum(ST_Area(geometry)) AS a FROM dataset").to_pandas().iloc[0]
+    check(int(row["n"]) == len(expected) and abs(float(row["a"]) - area) <= 1e-9 * area, f"{what}: SedonaDB reads {row['n']} rows, area {row['a']} vs {area}")
+except Exception as e:
+    check(False, f"{what}: SedonaDB cannot read it: {e}")
+
 # Native GeoArrow encodings written by geoframe: points, and countries as multipolygons
 # (GeoPandas reads single polygons back as one-part multipolygons).
 for name in ["naturalearth_cities", "naturalearth_lowres"]:
@@ -176,5 +198,6 @@ for ext in ["shp", "parquet", "geojson"]:
     wkt = [None if g is None else g.wkt for g in got.geometry]
     check(wkt == ["LINESTRING (0 0, 1 1)", None, "MULTILINESTRING ((0 0, 1 0.5), (2 2, 3 1))"], f"{what}: geometry {wkt}")
 
-print(f"interop with GeoPandas {gpd.__version__}, dask-geopandas {dask_geopandas.__version__}: {passed} passed, {failed} failed")
+import duckdb, sedonadb
+print(f"interop with GeoPandas {gpd.__version__}, dask-geopandas {dask_geopandas.__version__}, DuckDB {duckdb.__version__}, SedonaDB {sedonadb.__version__}: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
