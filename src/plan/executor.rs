@@ -118,11 +118,26 @@ struct Shared {
 }
 
 impl Shared {
-    fn write_report(&self, state: &State, stats: &RunStats) -> Result<()> {
-        match (&self.report, &state.trace) {
-            (Some(path), Some(trace)) => report::write(trace, stats, path),
-            _ => Ok(()),
+    /// Waits until every task is done or one failed; then the run's error, or its counts
+    /// (and its report written, when one was asked for).
+    fn end<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+    ) -> Result<(MutexGuard<'a, State>, RunStats)> {
+        while state.done < self.graph.tasks.len() && state.error.is_none() {
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
         }
+        if let Some(bar) = &self.progress {
+            bar.finish();
+        }
+        if let Some(e) = state.error.take() {
+            return Err(e);
+        }
+        let stats = state.stats();
+        if let (Some(path), Some(trace)) = (&self.report, &state.trace) {
+            report::write(trace, &stats, path)?;
+        }
+        Ok((state, stats))
     }
 }
 
@@ -295,22 +310,7 @@ impl RunHandle {
     /// Waits for the run to end; the output tasks' results, in order, or the first error.
     pub(crate) fn wait(self) -> Result<(Vec<Arc<Value>>, RunStats)> {
         let shared = self.shared.clone();
-        let total = shared.graph.tasks.len();
-        let mut state = lock(&shared.state);
-        while state.done < total && state.error.is_none() {
-            state = shared
-                .changed
-                .wait(state)
-                .unwrap_or_else(|p| p.into_inner());
-        }
-        if let Some(bar) = &shared.progress {
-            bar.finish();
-        }
-        let stats = state.stats();
-        if let Some(e) = state.error.take() {
-            return Err(e);
-        }
-        shared.write_report(&state, &stats)?;
+        let (state, stats) = shared.end(lock(&shared.state))?;
         let outputs = shared
             .graph
             .outputs

@@ -92,22 +92,8 @@ impl RunHandle {
                 return Err(e);
             }
         }
-        while state.done < graph.tasks.len() && state.error.is_none() {
-            state = shared
-                .changed
-                .wait(state)
-                .unwrap_or_else(|p| p.into_inner());
-        }
-        if let Some(bar) = &shared.progress {
-            bar.finish();
-        }
-        match state.error.take() {
-            Some(e) => Err(e),
-            None => {
-                let stats = state.stats();
-                shared.write_report(&state, &stats)?;
-                Ok(stats)
-            }
-        }
+        let (state, stats) = shared.end(state)?;
+        drop(state);
+        Ok(stats)
     }
 }
