@@ -32,7 +32,7 @@ pub fn scan_shapefile(path: impl AsRef<Path>, options: &ShapefileOptions) -> Res
 }
 
 /// A lazy frame over a GeoParquet file, one partition per row-group slice (see
-/// [`GeoParquetSource`]), or over a partitioned dataset, a directory or `*` pattern of
+/// [`crate::io::GeoParquetSource`]), or over a partitioned dataset, a directory or `*` pattern of
 /// such files (see [`crate::io::GeoParquetDataset`]): only footers are read, and each
 /// partition's bounds come from them.
 pub fn scan_geoparquet(path: impl AsRef<Path>, options: &GeoParquetOptions) -> Result<LazyFrame> {
