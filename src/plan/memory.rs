@@ -40,9 +40,13 @@ impl Budget {
     }
 
     /// Whether one more scan fits: what is held, plus what the running scans and this one
-    /// are expected to add (the mean size of the partitions read so far).
+    /// are expected to add (the mean size of the partitions read so far). Until a first
+    /// scan has ended there is no estimate, so scans start one at a time: otherwise every
+    /// worker (and every worker added early) would start one blind.
     pub(crate) fn scan_fits(&self) -> bool {
-        let expected = self.scanned_bytes.checked_div(self.scans_done).unwrap_or(0);
+        let Some(expected) = self.scanned_bytes.checked_div(self.scans_done) else {
+            return self.scans_running == 0;
+        };
         self.held + (self.scans_running + 1) * expected <= self.limit
     }
 
@@ -119,6 +123,7 @@ mod tests {
         let mut budget = Budget::new(100);
         assert!(budget.scan_fits(), "nothing read yet: no estimate");
         budget.scan_started(false);
+        assert!(!budget.scan_fits(), "one scan at a time until one has ended");
         budget.scan_ended(40);
         budget.hold(40);
         assert!(budget.scan_fits(), "40 held + 40 expected <= 100");
