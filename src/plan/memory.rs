@@ -123,7 +123,10 @@ mod tests {
         let mut budget = Budget::new(100);
         assert!(budget.scan_fits(), "nothing read yet: no estimate");
         budget.scan_started(false);
-        assert!(!budget.scan_fits(), "one scan at a time until one has ended");
+        assert!(
+            !budget.scan_fits(),
+            "one scan at a time until one has ended"
+        );
         budget.scan_ended(40);
         budget.hold(40);
         assert!(budget.scan_fits(), "40 held + 40 expected <= 100");
