@@ -68,6 +68,33 @@ fn assert_same_rows(a: &GeoFrame, b: &GeoFrame, what: &str) {
     );
 }
 
+/// The values of a frame read back from a format that renames or retypes columns (a
+/// `.dbf` cuts names to 10 bytes), column by column against the frame that was written.
+fn assert_same_values(read: &GeoFrame, written: &GeoFrame, what: &str) {
+    let (a, b) = (
+        read.to_record_batch().unwrap(),
+        written.to_record_batch().unwrap(),
+    );
+    assert_eq!(a.num_rows(), b.num_rows(), "{what}: rows");
+    assert_eq!(a.num_columns(), b.num_columns(), "{what}: columns");
+    // Attributes in order, then the geometry, wherever each format puts it.
+    let order = |f: &GeoFrame| {
+        let g = f.geometry_column_index();
+        let mut columns: Vec<usize> = (0..f.schema().fields().len()).filter(|&i| i != g).collect();
+        columns.push(g);
+        columns
+    };
+    for (i, j) in order(read).into_iter().zip(order(written)) {
+        let column = arrow_cast::cast(a.column(i), b.column(j).data_type()).unwrap();
+        assert_eq!(
+            &column,
+            b.column(j),
+            "{what}: column {}",
+            b.schema().field(j).name()
+        );
+    }
+}
+
 #[test]
 fn a_streamed_result_equals_the_collected_one_for_every_sink_and_worker_count() {
     let dir = tempfile::tempdir().unwrap();
@@ -109,6 +136,16 @@ fn a_streamed_result_equals_the_collected_one_for_every_sink_and_worker_count() 
             &read_shapefile(streamed("shp"), &shp).unwrap(),
             &read_shapefile(eager("shp"), &shp).unwrap(),
             &format!("shapefile, {n} workers"),
+        );
+        assert_same_values(
+            &read_shapefile(streamed("shp"), &shp).unwrap(),
+            &collected,
+            &format!("shapefile against the frame, {n} workers"),
+        );
+        assert_same_values(
+            &read_geojson(streamed("geojson"), 10_000).unwrap(),
+            &collected,
+            &format!("GeoJSON against the frame, {n} workers"),
         );
         assert_same_rows(
             &read_geojson(streamed("geojson"), 10_000).unwrap(),

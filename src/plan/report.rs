@@ -79,7 +79,7 @@ pub(crate) fn html(trace: &Trace, stats: &RunStats, title: &str) -> String {
         .spans
         .iter()
         .map(|s| s.end)
-        .fold(trace.now().min(f64::MAX), f64::max)
+        .fold(trace.now(), f64::max)
         .max(1e-6);
     let workers = stats.tasks_per_worker.len().max(1);
     let x = |t: f64| LEFT + (t / wall) * (WIDTH - LEFT - 10.0);

@@ -171,13 +171,7 @@ impl PartitionSink for SummarySink {
         for p in partitions {
             summary.rows += p.len() as u64;
             summary.partitions += 1;
-            summary.bounds = match (summary.bounds, p.bounds()) {
-                (Some(a), Some(b)) => Some(geo::Rect::new(
-                    (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
-                    (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
-                )),
-                (a, b) => a.or(b),
-            };
+            summary.bounds = geoframe::geometry::merge_bounds(summary.bounds, p.bounds());
         }
         Ok(())
     }

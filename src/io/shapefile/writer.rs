@@ -189,10 +189,7 @@ impl ShapefileSink {
             self.position = next;
             self.records += 1;
         }
-        self.bbox = match (self.bbox, e.bbox) {
-            (Some(a), b) => crate::geometry::merge_bounds(Some(a), b),
-            (None, b) => b,
-        };
+        self.bbox = crate::geometry::merge_bounds(self.bbox, e.bbox);
         for (field, part) in self.fields.iter_mut().zip(&e.fields) {
             field.len = field.len.max(part.len);
         }
