@@ -68,6 +68,8 @@ pub fn uniform_points(n: u64, seed: u64, rows_per_partition: usize) -> Result<Ge
 pub struct PointSource {
     n: u64,
     seed: u64,
+    /// Half-diagonal of the diamond around each point; `None` for the points themselves.
+    diamond: Option<f64>,
     rows_per_partition: u64,
     schema: SchemaRef,
     crs: Option<Crs>,
@@ -79,6 +81,7 @@ impl PointSource {
         PointSource {
             n,
             seed,
+            diamond: None,
             rows_per_partition: rows_per_partition.max(1) as u64,
             schema: Arc::new(Schema::new(vec![
                 Field::new("id", DataType::Int64, true),
@@ -90,21 +93,60 @@ impl PointSource {
     }
 }
 
+impl PointSource {
+    /// The peers' `gen_diamonds.py` layer: around point `i`, the diamond (a square turned
+    /// 45 degrees) `(x, y-d), (x+d, y), (x, y+d), (x-d, y), (x, y-d)` with half-diagonal `d`
+    /// (degrees; the peers use 0.02), and the column `id` = `i` alone.
+    ///
+    /// ```
+    /// use geoframe::datagen::PointSource;
+    /// use geoframe::io::{read_source, PartitionSource};
+    /// let diamonds = read_source(&PointSource::diamonds(100, 42, 0.02, 64))?;
+    /// assert_eq!((diamonds.len(), diamonds.npartitions()), (100, 2));
+    /// let area = diamonds.area()?.value(0);
+    /// assert!((area - 2.0 * 0.02 * 0.02).abs() < 1e-12);
+    /// # Ok::<(), geoframe::Error>(())
+    /// ```
+    pub fn diamonds(
+        n: u64,
+        seed: u64,
+        half_diagonal: f64,
+        rows_per_partition: usize,
+    ) -> PointSource {
+        PointSource {
+            diamond: Some(half_diagonal),
+            schema: Arc::new(Schema::new(vec![
+                Field::new("id", DataType::Int64, true),
+                geometry::geometry_field(crate::DEFAULT_GEOMETRY_COLUMN),
+            ])),
+            ..PointSource::new(n, seed, rows_per_partition)
+        }
+    }
+}
+
 impl PartitionSource for PointSource {
     fn describe(&self) -> String {
-        format!("{} splitmix64 points (seed {})", self.n, self.seed)
+        match self.diamond {
+            Some(d) => format!(
+                "{} splitmix64 diamonds of half-diagonal {d} (seed {})",
+                self.n, self.seed
+            ),
+            None => format!("{} splitmix64 points (seed {})", self.n, self.seed),
+        }
     }
     fn schema(&self) -> &SchemaRef {
         &self.schema
     }
     fn geometry_column(&self) -> usize {
-        2
+        self.schema.fields().len() - 1
     }
     fn crs(&self) -> Option<&Crs> {
         self.crs.as_ref()
     }
     fn partitions(&self) -> Vec<PartitionMeta> {
         let [x0, y0, x1, y1] = EXTENT;
+        let d = self.diamond.unwrap_or(0.0);
+        let (x0, y0, x1, y1) = (x0 - d, y0 - d, x1 + d, y1 + d);
         (0..self.n.div_ceil(self.rows_per_partition))
             .map(|k| PartitionMeta {
                 rows: self
@@ -126,7 +168,7 @@ impl PartitionSource for PointSource {
         let rows = (end - start) as usize;
         let mut ids = Vec::with_capacity(rows);
         let mut values = Vec::with_capacity(rows);
-        let mut wkb = Vec::with_capacity(rows * 21);
+        let mut wkb = Vec::with_capacity(rows * if self.diamond.is_some() { 93 } else { 21 });
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0i32);
         for i in start..end {
@@ -134,9 +176,22 @@ impl PartitionSource for PointSource {
             ids.push(i as i64);
             values.push(v);
             wkb.push(1u8);
-            wkb.extend_from_slice(&1u32.to_le_bytes());
-            wkb.extend_from_slice(&x.to_le_bytes());
-            wkb.extend_from_slice(&y.to_le_bytes());
+            match self.diamond {
+                None => {
+                    wkb.extend_from_slice(&1u32.to_le_bytes());
+                    wkb.extend_from_slice(&x.to_le_bytes());
+                    wkb.extend_from_slice(&y.to_le_bytes());
+                }
+                Some(d) => {
+                    wkb.extend_from_slice(&3u32.to_le_bytes());
+                    wkb.extend_from_slice(&1u32.to_le_bytes());
+                    wkb.extend_from_slice(&5u32.to_le_bytes());
+                    for (cx, cy) in [(x, y - d), (x + d, y), (x, y + d), (x - d, y), (x, y - d)] {
+                        wkb.extend_from_slice(&cx.to_le_bytes());
+                        wkb.extend_from_slice(&cy.to_le_bytes());
+                    }
+                }
+            }
             offsets.push(wkb.len() as i32);
         }
         let geometry = arrow_array::BinaryArray::new(
@@ -144,12 +199,12 @@ impl PartitionSource for PointSource {
             wkb.into(),
             None,
         );
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(Int64Array::from(ids)),
-            Arc::new(Float64Array::from(values)),
-            Arc::new(geometry),
-        ];
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(ids))];
+        if self.diamond.is_none() {
+            columns.push(Arc::new(Float64Array::from(values)));
+        }
+        columns.push(Arc::new(geometry));
         let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
-        Partition::new(batch, 2, start)
+        Partition::new(batch, self.geometry_column(), start)
     }
 }

@@ -102,12 +102,36 @@ fn nearest_dissolve_and_convert() {
         "continent",
         "--agg",
         "pop_est:sum",
+        "--split-out",
+        "3",
         "-o",
         &continents,
     ]);
     assert!(o.status.success(), "{}", text(&o).1);
     let frame = geoframe::io::read_geoparquet(&continents, &Default::default()).unwrap();
+    // Dissolved through spill files beside the output, range by range: the in-memory
+    // dissolve's rows, and no spill left.
+    let countries = geoframe::io::read_shapefile(COUNTRIES, &Default::default()).unwrap();
+    let expected = countries
+        .dissolve(
+            &["continent"],
+            &[("pop_est", geoframe::ops::Aggregate::Sum)],
+        )
+        .unwrap();
     assert_eq!(frame.len(), 8);
+    for name in ["continent", "pop_est", "geometry"] {
+        assert_eq!(
+            frame.column(name).unwrap().to_data(),
+            expected.column(name).unwrap().to_data(),
+            "{name}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 
     let merc = out(&dir, "cities_3857.geojson");
     let o = geoframe(&["convert", CITIES, "--to-crs", "EPSG:3857", "-o", &merc]);

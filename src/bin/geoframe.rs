@@ -18,7 +18,7 @@ use geoframe::io::{GeometryEncoding, ParquetCompression};
 use geoframe::join::{How, Predicate};
 use geoframe::ops::Aggregate;
 use geoframe::partition::ShuffleMethod;
-use geoframe::plan::ExecuteOptions;
+use geoframe::plan::{DissolveOptions, ExecuteOptions};
 use geoframe::{Crs, Error};
 
 #[path = "geoframe/files.rs"]
@@ -130,6 +130,11 @@ enum Command {
         /// Aggregates as COLUMN:FUNC (first, sum, mean, count, min, max), repeatable.
         #[arg(long)]
         agg: Vec<String>,
+        /// Number of key ranges dissolved one by one (as dask-geopandas' split_out);
+        /// default: from the input's size and the memory limit. Rows are spilled beside
+        /// the output.
+        #[arg(long)]
+        split_out: Option<usize>,
         /// Output file.
         #[arg(short, long)]
         output: PathBuf,
@@ -347,19 +352,27 @@ fn run(cli: Cli) -> Result<(), Error> {
             file,
             by,
             agg,
+            split_out,
             output,
         } => {
             out.check(&output)?;
-            let frame = read(&file, cli.partitions)?.collect(&options)?;
             let aggs = agg
                 .iter()
                 .map(|a| aggregate(a))
                 .collect::<Result<Vec<_>, _>>()?;
             let by: Vec<&str> = by.iter().map(String::as_str).collect();
             let aggs: Vec<(&str, Aggregate)> = aggs.iter().map(|(c, a)| (c.as_str(), *a)).collect();
-            let dissolved = frame.dissolve(&by, &aggs)?;
-            out.write(&dissolved, &output)?;
-            dissolved.len() as u64
+            let spill_dir = match output.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            let dissolve = DissolveOptions {
+                split_out,
+                spill_dir: Some(spill_dir),
+            };
+            let dissolved = read(&file, cli.partitions)?
+                .dissolve_out_of_core(&by, &aggs, &dissolve, &options)?;
+            out.stream(&dissolved, &output, &options)?
         }
         Command::Shuffle {
             input,

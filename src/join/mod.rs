@@ -1,13 +1,15 @@
 //! Spatial joins inside one pair of partitions, by phase: `index` (the build side: a
 //! partition decoded once, prepared polygons, an R-tree and a grid), `probe` (each row of
-//! the other partition looked up and tested with the exact predicate), `output` (the
-//! joined rows assembled), and `nearest` (nearest-neighbour search).
+//! the other partition looked up and tested with the exact predicate; `areal` decides it
+//! for two polygons from their prepared edges), `output` (the joined rows assembled), and
+//! `nearest` (nearest-neighbour search).
 //!
 //! Which partition pairs meet is decided by the plan (`plan::prune`), from the two frames'
 //! partition R-trees; only those pairs become tasks. Each row lives in one partition, so
 //! each row pair is tested at most once and the output has no duplicates. The entry points
 //! are [`crate::GeoFrame::sjoin`] and [`crate::plan::LazyFrame::sjoin`].
 
+mod areal;
 mod index;
 mod nearest;
 mod output;

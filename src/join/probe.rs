@@ -6,6 +6,8 @@ use arrow_array::Array;
 use geo::algorithm::coordinate_position::CoordPos;
 use rstar::AABB;
 
+use super::areal;
+use super::index::prepared::PreparedPolygon;
 use super::index::{CellPosition, Grid, PartitionIndexed};
 use super::Predicate;
 use crate::error::Result;
@@ -134,8 +136,24 @@ impl Probe<'_> {
             [b.max().x + reach, b.max().y + reach],
         );
         let start = found.len();
+        // Prepared when a second polygon is met: both sides' edges are then looked up
+        // through bands, the smaller side walked whole.
+        let mut prepared: Option<Option<PreparedPolygon>> = None;
         for (j, rg) in self.right.candidates_in(&env) {
-            if self.predicate.test(&g, rg) {
+            let fast = match (&self.right.prepared[j], reach) {
+                (Some(pr), 0.0) => {
+                    let pl = prepared.get_or_insert_with(|| PreparedPolygon::new(&g));
+                    pl.as_ref().and_then(|pl| {
+                        if pl.size() <= pr.size() {
+                            areal::test(self.predicate, &g, pl, rg, pr)
+                        } else {
+                            areal::test(self.predicate.converse(), rg, pr, &g, pl)
+                        }
+                    })
+                }
+                _ => None,
+            };
+            if fast.unwrap_or_else(|| self.predicate.test(&g, rg)) {
                 found.push((row, self.right_first_row + j as u64));
             }
         }

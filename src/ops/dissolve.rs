@@ -266,22 +266,9 @@ impl GeoFrame {
                 self.column(name)
             })
             .collect::<Result<Vec<ArrayRef>>>()?;
-        let formatters = key_columns
-            .iter()
-            .map(|c| {
-                arrow_cast::display::ArrayFormatter::try_new(
-                    c.as_ref(),
-                    &arrow_cast::display::FormatOptions::default().with_null("\u{0}null"),
-                )
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()?;
         // Group rows by their key, in key order; rows in row order within a group.
         let mut groups: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
-        for row in 0..self.len() {
-            let key = formatters
-                .iter()
-                .map(|f| f.value(row).to_string())
-                .collect();
+        for (row, key) in group_keys(&key_columns)?.into_iter().enumerate() {
             groups.entry(key).or_default().push(row);
         }
         let mut polygons: Vec<Option<Vec<geo::Polygon>>> = super::per_row(self, polygons_of)?;
@@ -332,6 +319,29 @@ impl GeoFrame {
         let batch = RecordBatch::try_new(schema.clone(), columns)?;
         GeoFrame::from_record_batches(schema, vec![batch], &geometry_name, self.crs().cloned())
     }
+}
+
+/// Each row's group key: the values of the `by` columns as text (a null as `"\0null"`).
+/// Groups are ordered by these keys, as vectors of strings.
+pub(crate) fn group_keys(columns: &[ArrayRef]) -> Result<Vec<Vec<String>>> {
+    let formatters = columns
+        .iter()
+        .map(|c| {
+            arrow_cast::display::ArrayFormatter::try_new(
+                c.as_ref(),
+                &arrow_cast::display::FormatOptions::default().with_null("\u{0}null"),
+            )
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let rows = columns.first().map_or(0, |c| c.len());
+    Ok((0..rows)
+        .map(|row| {
+            formatters
+                .iter()
+                .map(|f| f.value(row).to_string())
+                .collect()
+        })
+        .collect())
 }
 
 fn aggregate(

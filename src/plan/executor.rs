@@ -1,11 +1,12 @@
 //! Runs a [`Graph`] on a pool of workers.
 //!
-//! Workers are loops on `rayon` thread pools that take ready tasks from a shared queue:
+//! Workers are loops on threads of their own that take ready tasks from a shared queue:
 //! those the earliest output needs first, then the deepest (finishing work under way
 //! before starting more), so outputs come out roughly in order and a sink can write them
 //! as they come. A result is kept while a later task still needs it and dropped after its last
 //! reader finishes. More workers can join while a run is under way
-//! ([`RunHandle::add_workers`]): they start on ready tasks at once.
+//! ([`RunHandle::add_workers`]): they start on ready tasks at once. Dropping the handle
+//! stops the run and waits for its workers, so nothing of the run outlives it.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -72,6 +73,8 @@ struct State {
     trace: Option<Trace>,
     /// Rows of the outputs handed to the writer.
     rows_written: u64,
+    /// The run's handle is gone: workers take no more tasks.
+    stopped: bool,
 }
 
 impl State {
@@ -144,7 +147,24 @@ impl Shared {
 /// A run in progress.
 pub struct RunHandle {
     shared: Arc<Shared>,
-    pools: Mutex<Vec<rayon::ThreadPool>>,
+    /// The workers' threads. Each is a thread of its own, not a job on a `rayon` pool:
+    /// a task that runs a parallel iterator on a pool's thread could steal a worker loop
+    /// not yet started and wait inside it for itself.
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for RunHandle {
+    /// Stops the run (workers finish the task in hand and take no more) and waits for
+    /// every worker to let go of it: a run's sources, and what they own (spill files),
+    /// are gone when its handle is.
+    fn drop(&mut self) {
+        lock(&self.shared.state).stopped = true;
+        self.shared.changed.notify_all();
+        for thread in std::mem::take(&mut *lock(&self.threads)) {
+            // A worker catches its tasks' panics; there is nothing more to report.
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Counts of a finished (or running) computation.
@@ -165,7 +185,7 @@ pub struct RunStats {
     pub rows_written: u64,
 }
 
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A worker never panics while holding the lock (task panics are caught outside it).
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -251,6 +271,7 @@ impl RunHandle {
                 outputs_waiting: 0,
                 trace: options.report.as_ref().map(|_| Trace::new()),
                 rows_written: 0,
+                stopped: false,
             }),
             changed: Condvar::new(),
             progress,
@@ -258,7 +279,7 @@ impl RunHandle {
         });
         let handle = RunHandle {
             shared,
-            pools: Mutex::new(Vec::new()),
+            threads: Mutex::new(Vec::new()),
         };
         let workers = if options.workers == 0 {
             rayon::current_num_threads()
@@ -271,14 +292,6 @@ impl RunHandle {
 
     /// Adds `count` workers to the run; they take ready tasks at once.
     pub fn add_workers(&self, count: usize) -> Result<()> {
-        if count == 0 {
-            return Ok(());
-        }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(count)
-            .thread_name(|i| format!("geoframe-worker-{i}"))
-            .build()
-            .map_err(|e| Error::InvalidArgument(format!("cannot start {count} workers: {e}")))?;
         for _ in 0..count {
             let shared = self.shared.clone();
             let worker = {
@@ -288,12 +301,12 @@ impl RunHandle {
                 state.per_worker.insert(id, 0);
                 id
             };
-            pool.spawn(move || work(&shared, worker));
+            let thread = std::thread::Builder::new()
+                .name(format!("geoframe-worker-{worker}"))
+                .spawn(move || work(&shared, worker))
+                .map_err(|e| Error::InvalidArgument(format!("cannot start a worker: {e}")))?;
+            lock(&self.threads).push(thread);
         }
-        self.pools
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(pool);
         Ok(())
     }
 
@@ -331,7 +344,8 @@ fn work(shared: &Shared, worker: usize) {
         let (id, inputs) = {
             let mut state = lock(&shared.state);
             loop {
-                if state.error.is_some() || state.done == shared.graph.tasks.len() {
+                if state.error.is_some() || state.stopped || state.done == shared.graph.tasks.len()
+                {
                     return;
                 }
                 if let Some(&(_, _, Reverse(id))) = state.ready.peek() {
@@ -429,11 +443,10 @@ fn work(shared: &Shared, worker: usize) {
             Ok(value) => {
                 if !shared.consumers[id].is_empty() || shared.is_output[id] {
                     state.results[id] = Some(Arc::new(value));
-                    // A collected frame's partitions are the caller's, not working memory.
-                    if !shared.is_output[id] || state.streaming {
-                        state.sizes[id] = bytes;
-                        state.budget.hold(bytes);
-                    }
+                    // Outputs count too: a run may be handed to a sink only after some
+                    // are done, and a collected frame's partitions take memory all the same.
+                    state.sizes[id] = bytes;
+                    state.budget.hold(bytes);
                     if shared.is_output[id] {
                         state.outputs_waiting += 1;
                     }

@@ -9,20 +9,17 @@
 //! it as one file of the dataset. The spill directory goes when the shuffle ends, whether
 //! it succeeds or fails.
 
-use std::fs::File;
-use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use arrow_array::RecordBatch;
-use arrow_ipc::reader::StreamReader;
-use arrow_ipc::writer::StreamWriter;
 use arrow_schema::SchemaRef;
 use geo::Rect;
 use rayon::prelude::*;
 
 use super::executor::{ExecuteOptions, RunStats};
 use super::logical::LazyFrame;
+use super::spill::Spill;
 use crate::error::{CollectInOrder, Error, Result};
 use crate::io::{GeoParquetWriteOptions, PartitionMeta, PartitionSink, PartitionSource};
 use crate::partition::external;
@@ -116,33 +113,28 @@ impl LazyFrame {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let spill = crate::io::atomic::temporary_dir(&parent).map_err(|e| Error::io(path, e))?;
         let schema = external::spill_schema(&self.schema);
-        let counts = Arc::new(Mutex::new(vec![0u64; npartitions]));
+        let spill = Arc::new(Mutex::new(Spill::create(&parent, schema, npartitions)?));
         self.sink(
             Box::new(SpillSink {
                 keys,
                 splits,
-                schema: schema.clone(),
-                dir: spill.path().to_path_buf(),
-                writers: (0..npartitions).map(|_| None).collect(),
-                counts: counts.clone(),
+                spill: spill.clone(),
             }),
             options,
         )?;
-        let counts = counts.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let spill = Arc::into_inner(spill)
+            .ok_or_else(|| Error::Internal("the shuffle's spill is still in use".into()))?
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner());
         let buckets = BucketSource {
-            dir: spill.path().to_path_buf(),
+            spill,
             schema: self.schema.clone(),
-            spill_schema: schema,
             geometry_column: self.geometry_column,
             crs: self.crs.clone(),
-            counts,
             extent,
         };
-        let stats = LazyFrame::scan(Arc::new(buckets)).sink_dataset(path, write, options)?;
-        drop(spill);
-        Ok(stats)
+        LazyFrame::scan(Arc::new(buckets)).sink_dataset(path, write, options)
     }
 }
 
@@ -196,71 +188,45 @@ impl PartitionSink for SampleSink {
 struct SpillSink {
     keys: KeyCut,
     splits: Vec<u64>,
-    schema: SchemaRef,
-    dir: PathBuf,
-    writers: Vec<Option<StreamWriter<BufWriter<File>>>>,
-    counts: Arc<Mutex<Vec<u64>>>,
-}
-
-fn bucket_file(dir: &Path, bucket: usize) -> PathBuf {
-    dir.join(format!("bucket-{bucket:06}.arrows"))
+    spill: Arc<Mutex<Spill>>,
 }
 
 impl PartitionSink for SpillSink {
     fn write(&mut self, partitions: &[Partition]) -> Result<()> {
         let firsts = self.keys.first_rows(partitions);
         let (method, extent) = (self.keys.method, self.keys.extent);
-        let (splits, schema) = (&self.splits, &self.schema);
+        let mut spill = self.spill.lock().unwrap_or_else(|p| p.into_inner());
+        let (splits, schema) = (&self.splits, spill.schema().clone());
         let pieces = partitions
             .par_iter()
             .zip(firsts)
-            .map(|(p, first)| external::cut_by_keys(p, first, method, extent, splits, schema))
+            .map(|(p, first)| external::cut_by_keys(p, first, method, extent, splits, &schema))
             .collect_in_order()?;
-        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         for (bucket, batch) in pieces.into_iter().flatten() {
-            let path = bucket_file(&self.dir, bucket);
-            let writer = match &mut self.writers[bucket] {
-                Some(w) => w,
-                slot => {
-                    let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-                    let w = StreamWriter::try_new(BufWriter::with_capacity(1 << 16, file), schema)?;
-                    slot.insert(w)
-                }
-            };
-            writer.write(&batch)?;
-            counts[bucket] += batch.num_rows() as u64;
+            spill.append(bucket, &batch)?;
         }
         Ok(())
     }
     fn finish(self: Box<Self>) -> Result<()> {
-        for (bucket, writer) in self.writers.into_iter().enumerate() {
-            if let Some(mut w) = writer {
-                w.finish()?;
-                let path = bucket_file(&self.dir, bucket);
-                w.into_inner()
-                    .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?
-                    .into_inner()
-                    .map_err(|e| Error::io(&path, e.into_error()))?;
-            }
-        }
-        Ok(())
+        self.spill
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .finish()
     }
 }
 
 /// The spilled buckets as partitions: each read whole and put in key order.
 struct BucketSource {
-    dir: PathBuf,
+    spill: Spill,
     schema: SchemaRef,
-    spill_schema: SchemaRef,
     geometry_column: usize,
     crs: Option<Crs>,
-    counts: Vec<u64>,
     extent: Rect,
 }
 
 impl PartitionSource for BucketSource {
     fn describe(&self) -> String {
-        format!("shuffle spill {}", self.dir.display())
+        format!("shuffle spill {}", self.spill.dir().display())
     }
     fn schema(&self) -> &SchemaRef {
         &self.schema
@@ -272,7 +238,8 @@ impl PartitionSource for BucketSource {
         self.crs.as_ref()
     }
     fn partitions(&self) -> Vec<PartitionMeta> {
-        self.counts
+        self.spill
+            .rows()
             .iter()
             .map(|&rows| PartitionMeta {
                 rows,
@@ -281,18 +248,14 @@ impl PartitionSource for BucketSource {
             .collect()
     }
     fn read_partition(&self, k: usize) -> Result<Partition> {
-        if self.counts.get(k).copied().unwrap_or(0) == 0 {
+        let all = self.spill.read(k)?;
+        if all.num_rows() == 0 {
             return Partition::new(
                 RecordBatch::new_empty(self.schema.clone()),
                 self.geometry_column,
                 0,
             );
         }
-        let path = bucket_file(&self.dir, k);
-        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-        let reader = StreamReader::try_new(BufReader::with_capacity(1 << 20, file), None)?;
-        let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
-        let all = arrow_select::concat::concat_batches(&self.spill_schema, &batches)?;
         let key_index = all.num_columns() - 1;
         let order = arrow_ord::sort::sort_to_indices(all.column(key_index), None, None)?;
         let columns = all.columns()[..key_index]

@@ -8,10 +8,12 @@
 //! ([`Graph::to_dot`]) or handed to another executor. The built-in executor runs ready
 //! tasks on `rayon` thread pools, keeps each result only while a later task needs it, turns
 //! a failing or panicking task into an error naming the task and partition, and can take
-//! more workers while it runs.
+//! more workers while it runs. The out-of-core operations (`external_shuffle`,
+//! `external_dissolve`) run the plan into buckets on disk (`spill`) and scan them back.
 
 mod compile;
 mod executor;
+mod external_dissolve;
 mod external_shuffle;
 mod graph;
 mod lazy;
@@ -21,9 +23,11 @@ mod progress;
 mod prune;
 mod report;
 mod run;
+mod spill;
 mod tasks;
 
 pub use executor::{ExecuteOptions, RunStats};
+pub use external_dissolve::DissolveOptions;
 pub use graph::{Graph, Task, TaskId, TaskKind};
 pub use lazy::{scan_geojson, scan_geoparquet, scan_shapefile};
 pub use logical::LazyFrame;

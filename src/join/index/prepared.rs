@@ -10,7 +10,7 @@ use geo::algorithm::coordinate_position::CoordPos;
 use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::{Coord, Geometry, LineString, Rect};
 
-/// A polygon or multipolygon ready for fast point location.
+/// A polygon or multipolygon ready for fast point location and edge lookups.
 #[derive(Debug, Clone)]
 pub(crate) struct PreparedPolygon {
     bbox: Rect,
@@ -18,29 +18,46 @@ pub(crate) struct PreparedPolygon {
     /// Start of each band's edges in `edges`; one more entry than there are bands.
     band_starts: Vec<u32>,
     edges: Vec<(Coord, Coord)>,
+    /// The polygon (of a multipolygon) each entry of `edges` belongs to.
+    edge_polygon: Vec<u32>,
+    /// Number of polygons.
+    pub(crate) polygons: usize,
+    /// Whether every polygon has a non-zero area (a degenerate one has no interior).
+    pub(crate) has_area: bool,
+    /// Whether the polygon is clean (see `clean`), found out when first asked.
+    clean: std::sync::OnceLock<bool>,
 }
+
+/// An edge near a box: its ends and the polygon it belongs to.
+pub(crate) type NearEdge = (Coord, Coord, u32);
 
 impl PreparedPolygon {
     /// Prepares polygons and multipolygons; `None` for other geometries and empty ones.
     pub(crate) fn new(geometry: &Geometry) -> Option<PreparedPolygon> {
-        let rings: Vec<&LineString> = match geometry {
-            Geometry::Polygon(p) => std::iter::once(p.exterior()).chain(p.interiors()).collect(),
-            Geometry::MultiPolygon(mp) => {
-                mp.0.iter()
-                    .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-                    .collect()
-            }
+        let polygons: &[geo::Polygon] = match geometry {
+            Geometry::Polygon(p) => std::slice::from_ref(p),
+            Geometry::MultiPolygon(mp) => &mp.0,
             _ => return None,
         };
-        let all: Vec<(Coord, Coord)> = rings
+        let rings: Vec<(u32, &LineString)> = polygons
             .iter()
-            .flat_map(|r| r.0.windows(2).map(|w| (w[0], w[1])))
-            .filter(|(a, b)| a != b)
+            .enumerate()
+            .flat_map(|(k, p)| {
+                std::iter::once(p.exterior())
+                    .chain(p.interiors())
+                    .map(move |r| (k as u32, r))
+            })
             .collect();
+        let all: Vec<(Coord, Coord, u32)> = rings
+            .iter()
+            .flat_map(|&(k, r)| r.0.windows(2).map(move |w| (w[0], w[1], k)))
+            .filter(|(a, b, _)| a != b)
+            .collect();
+        let has_area = polygons.iter().all(|p| geo::Area::unsigned_area(p) > 0.0);
         // The exterior's box, as GEOS's envelope: a point outside it is outside the polygon,
         // whatever an (invalid) hole outside the shell encloses.
         let bbox = geo::BoundingRect::bounding_rect(geometry)?;
-        let bands = (all.len() / 4).clamp(1, 1024);
+        let bands = (all.len() / 4).clamp(1, 1 << 14);
         let height = bbox.height();
         let band_scale = if height > 0.0 {
             bands as f64 / height
@@ -51,7 +68,7 @@ impl PreparedPolygon {
             |y: f64| -> usize { (((y - bbox.min().y) * band_scale) as usize).min(bands - 1) };
         // Count, then fill: each edge goes to every band its y-range touches.
         let mut counts = vec![0u32; bands + 1];
-        for (a, b) in &all {
+        for (a, b, _) in &all {
             for band in band_of(a.y.min(b.y))..=band_of(a.y.max(b.y)) {
                 counts[band + 1] += 1;
             }
@@ -61,9 +78,11 @@ impl PreparedPolygon {
         }
         let mut fill = counts.clone();
         let mut edges = vec![(Coord::zero(), Coord::zero()); counts[bands] as usize];
-        for &(a, b) in &all {
+        let mut edge_polygon = vec![0u32; counts[bands] as usize];
+        for &(a, b, k) in &all {
             for band in band_of(a.y.min(b.y))..=band_of(a.y.max(b.y)) {
                 edges[fill[band] as usize] = (a, b);
+                edge_polygon[fill[band] as usize] = k;
                 fill[band] += 1;
             }
         }
@@ -72,6 +91,87 @@ impl PreparedPolygon {
             band_scale,
             band_starts: counts,
             edges,
+            edge_polygon,
+            polygons: polygons.len(),
+            has_area,
+            clean: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Whether `geometry`, which this was prepared from, is clean enough for the
+    /// edge-based predicates (checked once).
+    pub(crate) fn is_clean(&self, geometry: &Geometry) -> bool {
+        *self
+            .clean
+            .get_or_init(|| self.has_area && super::clean::is_clean(self, geometry))
+    }
+
+    /// How many edges the ray from `(x, y)` to the right crosses (half-open in y), each
+    /// edge counted once.
+    pub(crate) fn ray_crossings(&self, v: Coord) -> usize {
+        if v.y < self.bbox.min().y || v.y > self.bbox.max().y {
+            return 0;
+        }
+        let band = self.band_of(v.y);
+        self.edges[self.band_starts[band] as usize..self.band_starts[band + 1] as usize]
+            .iter()
+            .filter(|&&(a, b)| {
+                if (a.y > v.y) == (b.y > v.y) {
+                    return false;
+                }
+                let orientation = RobustKernel::orient2d(a, b, v);
+                if b.y > a.y {
+                    orientation == Orientation::CounterClockwise
+                } else {
+                    orientation == Orientation::Clockwise
+                }
+            })
+            .count()
+    }
+
+    /// The box of every ring.
+    pub(crate) fn bbox(&self) -> Rect {
+        self.bbox
+    }
+
+    /// Entries in the band index: the work of walking every edge of this side.
+    pub(crate) fn size(&self) -> usize {
+        self.edges.len()
+    }
+
+    fn band_of(&self, y: f64) -> usize {
+        let bands = self.band_starts.len() - 1;
+        (((y - self.bbox.min().y) * self.band_scale).max(0.0) as usize).min(bands - 1)
+    }
+
+    /// Every edge whose box meets `rect`, each once (an edge spanning several bands is
+    /// taken in the first band of the query it is listed in).
+    pub(crate) fn edges_near(&self, rect: Rect) -> impl Iterator<Item = NearEdge> + '_ {
+        let (min, max) = (rect.min(), rect.max());
+        let outside = max.x < self.bbox.min().x
+            || min.x > self.bbox.max().x
+            || max.y < self.bbox.min().y
+            || min.y > self.bbox.max().y;
+        let (first, last) = if outside {
+            (1, 0)
+        } else {
+            (self.band_of(min.y), self.band_of(max.y))
+        };
+        (first..=last).flat_map(move |band| {
+            let range = self.band_starts[band] as usize..self.band_starts[band + 1] as usize;
+            self.edges[range.clone()]
+                .iter()
+                .zip(&self.edge_polygon[range])
+                .filter(move |(&(a, b), _)| {
+                    let (ylo, yhi) = if a.y < b.y { (a.y, b.y) } else { (b.y, a.y) };
+                    let (xlo, xhi) = if a.x < b.x { (a.x, b.x) } else { (b.x, a.x) };
+                    xhi >= min.x
+                        && xlo <= max.x
+                        && yhi >= min.y
+                        && ylo <= max.y
+                        && (band == first || self.band_of(ylo) == band)
+                })
+                .map(|(&(a, b), &k)| (a, b, k))
         })
     }
 

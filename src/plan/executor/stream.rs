@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use super::super::graph::TaskId;
-use super::super::memory;
 use super::super::tasks::Value;
 use super::{lock, RunHandle, RunStats};
 use crate::error::{Error, Result};
@@ -23,14 +22,6 @@ impl RunHandle {
         let graph = &shared.graph;
         let mut state = lock(&shared.state);
         state.streaming = true;
-        // Outputs finished before streaming began were not counted yet.
-        for &o in &graph.outputs {
-            if let Some(v) = &state.results[o] {
-                let bytes = memory::value_bytes(v);
-                state.sizes[o] = bytes;
-                state.budget.hold(bytes);
-            }
-        }
         let mut position = 0;
         while position < graph.outputs.len() {
             state.next_output = position;

@@ -1,0 +1,435 @@
+//! Predicates between two polygons (or multipolygons) from their prepared edges, without a
+//! full DE-9IM matrix: the cost of a pair depends on the smaller side and on the edges of
+//! the larger side near it, not on all of the larger side's vertices.
+//!
+//! Every edge of the small side `a` is cut where it meets the boundary of the large side
+//! `b` (found through `b`'s bands), and each piece is placed inside, outside or on `b`'s
+//! boundary; likewise the edges of `b` near `a` against `a`. A proper crossing of the two
+//! boundaries decides everything at once (the interiors meet and neither covers the other).
+//! Otherwise a connected interior that no boundary of the other side passes through lies
+//! wholly inside or outside it, so the pieces decide, and a polygon whose whole boundary
+//! lies on the other's boundary is placed by one of its interior points. Orientation tests
+//! are geo's robust predicates; only the placing of a piece's midpoint is in floating point.
+//!
+//! This holds for valid polygons with an area whose rings do not touch (`index::clean`);
+//! other pairs go through `Relate`.
+
+use geo::algorithm::coordinate_position::CoordPos;
+use geo::kernels::{Kernel, Orientation, RobustKernel};
+use geo::{Coord, Geometry, InteriorPoint, Polygon, Rect};
+
+use super::index::prepared::PreparedPolygon;
+use super::Predicate;
+
+/// What the boundaries of `a` and `b` do to each other.
+#[derive(Debug, Default, Clone, Copy)]
+struct Facts {
+    /// The boundaries meet.
+    contact: bool,
+    /// Some part of `a`'s boundary is strictly inside `b` / strictly outside `b`.
+    a_in: bool,
+    a_out: bool,
+    /// The same for `b`'s boundary against `a`.
+    b_in: bool,
+    b_out: bool,
+    /// Every polygon of `a` is within `b`'s closure side (its interior inside `b`).
+    a_all_in: bool,
+    /// Every polygon of `b` has its interior inside `a`.
+    b_all_in: bool,
+    /// The interiors meet.
+    interiors_meet: bool,
+}
+
+/// `a <predicate> b`, or `None` when the pair is not two areal geometries with an area
+/// (then `Relate` decides). `a` and `b` are the geometries `pa` and `pb` were prepared from.
+pub(crate) fn test(
+    predicate: Predicate,
+    a: &Geometry,
+    pa: &PreparedPolygon,
+    b: &Geometry,
+    pb: &PreparedPolygon,
+) -> Option<bool> {
+    if !pa.is_clean(a) || !pb.is_clean(b) {
+        return None;
+    }
+    let (ba, bb) = (pa.bbox(), pb.bbox());
+    if !boxes_meet(ba, bb) {
+        return match predicate {
+            Predicate::DWithin(_) => None,
+            _ => Some(false),
+        };
+    }
+    match predicate {
+        Predicate::Intersects => return Some(intersects(a, pa, pb)),
+        Predicate::Crosses => return Some(false),
+        Predicate::Within | Predicate::CoveredBy if !box_within(ba, bb) => return Some(false),
+        Predicate::Contains | Predicate::Covers if !box_within(bb, ba) => return Some(false),
+        Predicate::Equals if ba != bb => return Some(false),
+        Predicate::DWithin(_) => return None,
+        _ => {}
+    }
+    let facts = match facts(a, pa, b, pb) {
+        Some(f) => f,
+        // A proper crossing: the interiors meet, neither covers the other.
+        None => {
+            return Some(matches!(
+                predicate,
+                Predicate::Overlaps | Predicate::Intersects
+            ))
+        }
+    };
+    let covered_by = !facts.a_out && !facts.b_in && facts.a_all_in;
+    let covers = !facts.b_out && !facts.a_in && facts.b_all_in;
+    Some(match predicate {
+        Predicate::Within | Predicate::CoveredBy => covered_by,
+        Predicate::Contains | Predicate::Covers => covers,
+        Predicate::Equals => covered_by && covers,
+        Predicate::Touches => (facts.contact || facts.a_in || facts.b_in) && !facts.interiors_meet,
+        Predicate::Overlaps => facts.interiors_meet && !covered_by && !covers,
+        Predicate::Intersects | Predicate::Crosses | Predicate::DWithin(_) => {
+            unreachable!("decided above")
+        }
+    })
+}
+
+fn boxes_meet(a: Rect, b: Rect) -> bool {
+    a.min().x <= b.max().x
+        && b.min().x <= a.max().x
+        && a.min().y <= b.max().y
+        && b.min().y <= a.max().y
+}
+
+/// `a` lies in `b`.
+fn box_within(a: Rect, b: Rect) -> bool {
+    a.min().x >= b.min().x
+        && a.max().x <= b.max().x
+        && a.min().y >= b.min().y
+        && a.max().y <= b.max().y
+}
+
+fn segment_box(p: Coord, q: Coord) -> Rect {
+    Rect::new(p, q)
+}
+
+/// `v` on the segment `pq` (ends included).
+fn on_segment(p: Coord, q: Coord, v: Coord) -> bool {
+    v.x >= p.x.min(q.x)
+        && v.x <= p.x.max(q.x)
+        && v.y >= p.y.min(q.y)
+        && v.y <= p.y.max(q.y)
+        && RobustKernel::orient2d(p, q, v) == Orientation::Collinear
+}
+
+/// How the segment `pq` meets the segment `uv`.
+enum Meeting {
+    Apart,
+    /// They cross at a point inside both.
+    Proper,
+    /// They touch or overlap; the ends of either that lie on the other are the contacts.
+    Touch,
+}
+
+fn meet(p: Coord, q: Coord, u: Coord, v: Coord) -> Meeting {
+    let o1 = RobustKernel::orient2d(p, q, u);
+    let o2 = RobustKernel::orient2d(p, q, v);
+    if o1 == o2 && o1 != Orientation::Collinear {
+        return Meeting::Apart;
+    }
+    let o3 = RobustKernel::orient2d(u, v, p);
+    let o4 = RobustKernel::orient2d(u, v, q);
+    if o3 == o4 && o3 != Orientation::Collinear {
+        return Meeting::Apart;
+    }
+    let collinear = Orientation::Collinear;
+    if o1 != collinear && o2 != collinear && o3 != collinear && o4 != collinear {
+        return Meeting::Proper;
+    }
+    let touches = (o1 == collinear && on_segment(p, q, u))
+        || (o2 == collinear && on_segment(p, q, v))
+        || (o3 == collinear && on_segment(u, v, p))
+        || (o4 == collinear && on_segment(u, v, q));
+    if touches {
+        Meeting::Touch
+    } else {
+        Meeting::Apart
+    }
+}
+
+fn polygons(g: &Geometry) -> &[Polygon] {
+    match g {
+        Geometry::Polygon(p) => std::slice::from_ref(p),
+        Geometry::MultiPolygon(m) => &m.0,
+        _ => &[],
+    }
+}
+
+/// Every edge of `g`, with the polygon it belongs to.
+fn edges(g: &Geometry) -> impl Iterator<Item = (Coord, Coord, u32)> + '_ {
+    polygons(g).iter().enumerate().flat_map(|(k, p)| {
+        std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .flat_map(move |r| r.0.windows(2).map(move |w| (w[0], w[1], k as u32)))
+            .filter(|(a, b, _)| a != b)
+    })
+}
+
+/// `a` intersects `b`: the boundaries meet, or a vertex of one lies inside the other.
+fn intersects(a: &Geometry, pa: &PreparedPolygon, pb: &PreparedPolygon) -> bool {
+    for (p, q, _) in edges(a) {
+        for (u, v, _) in pb.edges_near(segment_box(p, q)) {
+            if !matches!(meet(p, q, u, v), Meeting::Apart) {
+                return true;
+            }
+        }
+    }
+    // The boundaries are apart: one polygon of `a` is inside `b` if its first vertex is,
+    // and a ring of `b` inside `a` has all its vertices in `a`'s box.
+    if polygons(a)
+        .iter()
+        .filter_map(|p| p.exterior().0.first())
+        .any(|c| pb.position(c.x, c.y) != CoordPos::Outside)
+    {
+        return true;
+    }
+    pb.edges_near(pa.bbox())
+        .any(|(u, _, _)| pa.position(u.x, u.y) != CoordPos::Outside)
+}
+
+/// Where the pieces of the edges of `g` lie against `other`, cut at the contacts with its
+/// boundary; `None` at the first proper crossing. `only_near`: the edges of `g` to look at
+/// (those near the other's box), or all. Per polygon of `g`: (some piece inside, some
+/// piece outside).
+struct Pieces {
+    contact: bool,
+    inside: bool,
+    outside: bool,
+    per_polygon: Vec<(bool, bool)>,
+}
+
+fn pieces<'e>(
+    own_edges: impl Iterator<Item = (Coord, Coord, u32)> + 'e,
+    polygons: usize,
+    other: &PreparedPolygon,
+) -> Option<Pieces> {
+    let mut out = Pieces {
+        contact: false,
+        inside: false,
+        outside: false,
+        per_polygon: vec![(false, false); polygons],
+    };
+    let mut cuts: Vec<Coord> = Vec::new();
+    let mut near: Vec<(Coord, Coord)> = Vec::new();
+    for (p, q, k) in own_edges {
+        cuts.clear();
+        near.clear();
+        for (u, v, _) in other.edges_near(segment_box(p, q)) {
+            match meet(p, q, u, v) {
+                Meeting::Apart => {}
+                Meeting::Proper => return None,
+                Meeting::Touch => {
+                    for w in [u, v] {
+                        if w != p && w != q && on_segment(p, q, w) {
+                            cuts.push(w);
+                        }
+                    }
+                    near.push((u, v));
+                }
+            }
+        }
+        let place = |c: Coord| other.position(c.x, c.y);
+        let mark = |position: CoordPos, out: &mut Pieces| match position {
+            CoordPos::Inside => {
+                out.inside = true;
+                out.per_polygon[k as usize].0 = true;
+            }
+            CoordPos::Outside => {
+                out.outside = true;
+                out.per_polygon[k as usize].1 = true;
+            }
+            CoordPos::OnBoundary => {}
+        };
+        if near.is_empty() {
+            // No contact: the whole edge is on one side; its first end says which.
+            mark(place(p), &mut out);
+            continue;
+        }
+        out.contact = true;
+        // Cuts in order along the edge (they lie on it, so one coordinate orders them).
+        if (q.x - p.x).abs() >= (q.y - p.y).abs() {
+            let s = (q.x - p.x).signum();
+            cuts.sort_by(|a, b| (s * a.x).total_cmp(&(s * b.x)));
+        } else {
+            let s = (q.y - p.y).signum();
+            cuts.sort_by(|a, b| (s * a.y).total_cmp(&(s * b.y)));
+        }
+        cuts.dedup();
+        let mut from = p;
+        for to in cuts.iter().copied().chain(std::iter::once(q)) {
+            let on_boundary = near
+                .iter()
+                .any(|&(u, v)| on_segment(u, v, from) && on_segment(u, v, to));
+            if !on_boundary {
+                let mid = Coord {
+                    x: from.x + (to.x - from.x) / 2.0,
+                    y: from.y + (to.y - from.y) / 2.0,
+                };
+                mark(place(mid), &mut out);
+            }
+            from = to;
+        }
+    }
+    Some(out)
+}
+
+/// A point inside polygon `k` of `g`.
+fn interior_point(g: &Geometry, k: usize) -> Option<Coord> {
+    polygons(g).get(k)?.interior_point().map(|p| p.0)
+}
+
+fn facts(a: &Geometry, pa: &PreparedPolygon, b: &Geometry, pb: &PreparedPolygon) -> Option<Facts> {
+    let a_pieces = pieces(edges(a), pa.polygons, pb)?;
+    // `b`'s edges near `a`: beyond `a`'s box they are outside `a`.
+    let b_pieces = pieces(pb.edges_near(pa.bbox()), pb.polygons, pa)?;
+    let b_beyond = !box_within(pb.bbox(), pa.bbox());
+    // A polygon with no piece inside or outside has its whole boundary on the other's:
+    // one interior point places it.
+    let placed = |g: &Geometry, k: usize, other: &PreparedPolygon| {
+        interior_point(g, k).is_some_and(|c| other.position(c.x, c.y) == CoordPos::Inside)
+    };
+    let a_polygon_in = |k: usize| match a_pieces.per_polygon[k] {
+        (true, _) => true,
+        (false, true) => false,
+        (false, false) => placed(a, k, pb),
+    };
+    let a_all_in = (0..pa.polygons).all(a_polygon_in);
+    let interiors_meet = a_pieces.inside || b_pieces.inside || (0..pa.polygons).any(a_polygon_in);
+    let b_all_in = !b_beyond
+        && (0..pb.polygons).all(|k| match b_pieces.per_polygon[k] {
+            (true, _) => true,
+            (false, true) => false,
+            (false, false) => placed(b, k, pa),
+        });
+    Some(Facts {
+        contact: a_pieces.contact || b_pieces.contact,
+        a_in: a_pieces.inside,
+        a_out: a_pieces.outside,
+        b_in: b_pieces.inside,
+        b_out: b_pieces.outside || b_beyond,
+        a_all_in,
+        b_all_in,
+        interiors_meet,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{LineString, MultiPolygon, Validation};
+    use proptest::prelude::*;
+
+    /// Shapes on a small integer grid, where shared edges, touching corners, holes and
+    /// equal rings are common.
+    fn shape() -> impl Strategy<Value = Geometry> {
+        let rect = (0i32..8, 0i32..8, 1i32..6, 1i32..6).prop_map(|(x, y, w, h)| {
+            Rect::new((x as f64, y as f64), ((x + w) as f64, (y + h) as f64))
+        });
+        let star = (0i32..10, 0i32..10, proptest::collection::vec(1i32..6, 3..8)).prop_map(
+            |(cx, cy, radii)| {
+                let n = radii.len();
+                let mut pts: Vec<(f64, f64)> = radii
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &r)| {
+                        let t = k as f64 * std::f64::consts::TAU / n as f64;
+                        (
+                            (cx as f64 + r as f64 * t.cos()).round(),
+                            (cy as f64 + r as f64 * t.sin()).round(),
+                        )
+                    })
+                    .collect();
+                pts.dedup();
+                Polygon::new(LineString::from(pts), vec![])
+            },
+        );
+        prop_oneof![
+            rect.clone().prop_map(|r| Geometry::Polygon(r.to_polygon())),
+            star.prop_map(Geometry::Polygon),
+            (rect.clone(), 0i32..3, 0i32..3).prop_map(|(r, dx, dy)| {
+                // A rectangle with a unit hole inside it.
+                let (x, y) = (r.min().x + 1.0 + dx as f64, r.min().y + 1.0 + dy as f64);
+                let hole = Rect::new((x, y), (x + 1.0, y + 1.0))
+                    .to_polygon()
+                    .exterior()
+                    .clone();
+                Geometry::Polygon(Polygon::new(r.to_polygon().exterior().clone(), vec![hole]))
+            }),
+            (rect.clone(), rect).prop_map(|(a, b)| Geometry::MultiPolygon(MultiPolygon::new(
+                vec![a.to_polygon(), b.to_polygon()]
+            ))),
+        ]
+    }
+
+    fn predicates() -> [Predicate; 9] {
+        [
+            Predicate::Intersects,
+            Predicate::Within,
+            Predicate::Contains,
+            Predicate::Covers,
+            Predicate::CoveredBy,
+            Predicate::Touches,
+            Predicate::Crosses,
+            Predicate::Overlaps,
+            Predicate::Equals,
+        ]
+    }
+
+    fn check(a: &Geometry, b: &Geometry) -> Result<(), TestCaseError> {
+        let (pa, pb) = (
+            PreparedPolygon::new(a).unwrap(),
+            PreparedPolygon::new(b).unwrap(),
+        );
+        // The clean check agrees with geo's validity, less rings touching at a point.
+        for (g, p) in [(a, &pa), (b, &pb)] {
+            if p.is_clean(g) {
+                prop_assert!(g.is_valid(), "clean but invalid: {:?}", g);
+            }
+        }
+        if !pa.is_clean(a) || !pb.is_clean(b) {
+            for predicate in predicates() {
+                prop_assert_eq!(test(predicate, a, &pa, b, &pb), None);
+            }
+            return Ok(());
+        }
+        for predicate in predicates() {
+            let expected = predicate.test(a, b);
+            let fast = test(predicate, a, &pa, b, &pb);
+            prop_assert_eq!(fast, Some(expected), "{:?} {:?} {:?}", predicate, a, b);
+            let swapped = test(predicate.converse(), b, &pb, a, &pa);
+            prop_assert_eq!(
+                swapped,
+                Some(expected),
+                "swapped {:?} {:?} {:?}",
+                predicate,
+                a,
+                b
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Every predicate agrees with geo's `Relate` on valid polygons, either side small.
+        #[test]
+        fn agrees_with_relate(a in shape(), b in shape()) {
+            check(&a, &b)?;
+        }
+
+        /// Shapes against themselves and their shifts by whole units (shared edges).
+        #[test]
+        fn agrees_with_relate_on_shared_edges(a in shape(), dx in -2i32..3, dy in -2i32..3) {
+            let b = geo::Translate::translate(&a, dx as f64, dy as f64);
+            check(&a, &b)?;
+        }
+    }
+}
