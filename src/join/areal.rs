@@ -16,9 +16,9 @@
 
 use geo::algorithm::coordinate_position::CoordPos;
 use geo::kernels::{Kernel, Orientation, RobustKernel};
-use geo::{Coord, Geometry, InteriorPoint, Polygon, Rect};
+use geo::{Coord, Geometry, InteriorPoint, Rect};
 
-use super::index::prepared::PreparedPolygon;
+use super::index::edges::{all_edges, polygons_of, Edges};
 use super::Predicate;
 
 /// What the boundaries of `a` and `b` do to each other.
@@ -45,9 +45,9 @@ struct Facts {
 pub(crate) fn test(
     predicate: Predicate,
     a: &Geometry,
-    pa: &PreparedPolygon,
+    pa: &impl Edges,
     b: &Geometry,
-    pb: &PreparedPolygon,
+    pb: &impl Edges,
 ) -> Option<bool> {
     if !pa.is_clean(a) || !pb.is_clean(b) {
         return None;
@@ -155,27 +155,9 @@ fn meet(p: Coord, q: Coord, u: Coord, v: Coord) -> Meeting {
     }
 }
 
-fn polygons(g: &Geometry) -> &[Polygon] {
-    match g {
-        Geometry::Polygon(p) => std::slice::from_ref(p),
-        Geometry::MultiPolygon(m) => &m.0,
-        _ => &[],
-    }
-}
-
-/// Every edge of `g`, with the polygon it belongs to.
-fn edges(g: &Geometry) -> impl Iterator<Item = (Coord, Coord, u32)> + '_ {
-    polygons(g).iter().enumerate().flat_map(|(k, p)| {
-        std::iter::once(p.exterior())
-            .chain(p.interiors())
-            .flat_map(move |r| r.0.windows(2).map(move |w| (w[0], w[1], k as u32)))
-            .filter(|(a, b, _)| a != b)
-    })
-}
-
 /// `a` intersects `b`: the boundaries meet, or a vertex of one lies inside the other.
-fn intersects(a: &Geometry, pa: &PreparedPolygon, pb: &PreparedPolygon) -> bool {
-    for (p, q, _) in edges(a) {
+fn intersects(a: &Geometry, pa: &impl Edges, pb: &impl Edges) -> bool {
+    for (p, q, _) in all_edges(a) {
         for (u, v, _) in pb.edges_near(segment_box(p, q)) {
             if !matches!(meet(p, q, u, v), Meeting::Apart) {
                 return true;
@@ -184,7 +166,7 @@ fn intersects(a: &Geometry, pa: &PreparedPolygon, pb: &PreparedPolygon) -> bool 
     }
     // The boundaries are apart: one polygon of `a` is inside `b` if its first vertex is,
     // and a ring of `b` inside `a` has all its vertices in `a`'s box.
-    if polygons(a)
+    if polygons_of(a)
         .iter()
         .filter_map(|p| p.exterior().0.first())
         .any(|c| pb.position(c.x, c.y) != CoordPos::Outside)
@@ -209,7 +191,7 @@ struct Pieces {
 fn pieces<'e>(
     own_edges: impl Iterator<Item = (Coord, Coord, u32)> + 'e,
     polygons: usize,
-    other: &PreparedPolygon,
+    other: &impl Edges,
 ) -> Option<Pieces> {
     let mut out = Pieces {
         contact: false,
@@ -283,31 +265,32 @@ fn pieces<'e>(
 
 /// A point inside polygon `k` of `g`.
 fn interior_point(g: &Geometry, k: usize) -> Option<Coord> {
-    polygons(g).get(k)?.interior_point().map(|p| p.0)
+    polygons_of(g).get(k)?.interior_point().map(|p| p.0)
 }
 
-fn facts(a: &Geometry, pa: &PreparedPolygon, b: &Geometry, pb: &PreparedPolygon) -> Option<Facts> {
-    let a_pieces = pieces(edges(a), pa.polygons, pb)?;
+fn facts(a: &Geometry, pa: &impl Edges, b: &Geometry, pb: &impl Edges) -> Option<Facts> {
+    let a_pieces = pieces(all_edges(a), pa.polygons(), pb)?;
     // `b`'s edges near `a`: beyond `a`'s box they are outside `a`.
-    let b_pieces = pieces(pb.edges_near(pa.bbox()), pb.polygons, pa)?;
+    let b_pieces = pieces(pb.edges_near(pa.bbox()), pb.polygons(), pa)?;
     let b_beyond = !box_within(pb.bbox(), pa.bbox());
     // A polygon with no piece inside or outside has its whole boundary on the other's:
     // one interior point places it.
-    let placed = |g: &Geometry, k: usize, other: &PreparedPolygon| {
-        interior_point(g, k).is_some_and(|c| other.position(c.x, c.y) == CoordPos::Inside)
-    };
+    let placed_in_b =
+        |k: usize| interior_point(a, k).is_some_and(|c| pb.position(c.x, c.y) == CoordPos::Inside);
+    let placed_in_a =
+        |k: usize| interior_point(b, k).is_some_and(|c| pa.position(c.x, c.y) == CoordPos::Inside);
     let a_polygon_in = |k: usize| match a_pieces.per_polygon[k] {
         (true, _) => true,
         (false, true) => false,
-        (false, false) => placed(a, k, pb),
+        (false, false) => placed_in_b(k),
     };
-    let a_all_in = (0..pa.polygons).all(a_polygon_in);
-    let interiors_meet = a_pieces.inside || b_pieces.inside || (0..pa.polygons).any(a_polygon_in);
+    let a_all_in = (0..pa.polygons()).all(a_polygon_in);
+    let interiors_meet = a_pieces.inside || b_pieces.inside || (0..pa.polygons()).any(a_polygon_in);
     let b_all_in = !b_beyond
-        && (0..pb.polygons).all(|k| match b_pieces.per_polygon[k] {
+        && (0..pb.polygons()).all(|k| match b_pieces.per_polygon[k] {
             (true, _) => true,
             (false, true) => false,
-            (false, false) => placed(b, k, pa),
+            (false, false) => placed_in_a(k),
         });
     Some(Facts {
         contact: a_pieces.contact || b_pieces.contact,
@@ -324,7 +307,9 @@ fn facts(a: &Geometry, pa: &PreparedPolygon, b: &Geometry, pb: &PreparedPolygon)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::{LineString, MultiPolygon, Validation};
+    use crate::join::index::edges::Plain;
+    use crate::join::index::prepared::PreparedPolygon;
+    use geo::{LineString, MultiPolygon, Polygon, Validation};
     use proptest::prelude::*;
 
     /// Shapes on a small integer grid, where shared edges, touching corners, holes and
@@ -388,8 +373,11 @@ mod tests {
             PreparedPolygon::new(a).unwrap(),
             PreparedPolygon::new(b).unwrap(),
         );
-        // The clean check agrees with geo's validity, less rings touching at a point.
-        for (g, p) in [(a, &pa), (b, &pb)] {
+        let (qa, qb) = (Plain::new(a).unwrap(), Plain::new(b).unwrap());
+        // The clean check agrees with geo's validity, less rings touching at a point, and
+        // the walked side agrees with the prepared one.
+        for (g, p, q) in [(a, &pa, &qa), (b, &pb, &qb)] {
+            prop_assert_eq!(p.is_clean(g), q.is_clean(g));
             if p.is_clean(g) {
                 prop_assert!(g.is_valid(), "clean but invalid: {:?}", g);
             }
@@ -404,6 +392,8 @@ mod tests {
             let expected = predicate.test(a, b);
             let fast = test(predicate, a, &pa, b, &pb);
             prop_assert_eq!(fast, Some(expected), "{:?} {:?} {:?}", predicate, a, b);
+            prop_assert_eq!(test(predicate, a, &qa, b, &pb), Some(expected));
+            prop_assert_eq!(test(predicate, a, &pa, b, &qb), Some(expected));
             let swapped = test(predicate.converse(), b, &pb, a, &pa);
             prop_assert_eq!(
                 swapped,

@@ -7,6 +7,7 @@ use geo::algorithm::coordinate_position::CoordPos;
 use rstar::AABB;
 
 use super::areal;
+use super::index::edges::{Edges, Plain};
 use super::index::prepared::PreparedPolygon;
 use super::index::{CellPosition, Grid, PartitionIndexed};
 use super::Predicate;
@@ -48,6 +49,25 @@ pub(crate) fn probe(
         found.sort_unstable();
     }
     Ok(found)
+}
+
+/// Left polygons with at most this many edges are not prepared: walking them is cheaper.
+const SMALL_POLYGON_EDGES: usize = 32;
+
+/// `left <predicate> right` for two polygons from their edges, the smaller side walked;
+/// `None` when `Relate` must decide.
+fn relate_areal(
+    predicate: Predicate,
+    left: &geo::Geometry,
+    pl: &impl Edges,
+    right: &geo::Geometry,
+    pr: &impl Edges,
+) -> Option<bool> {
+    if pl.size() <= pr.size() {
+        areal::test(predicate, left, pl, right, pr)
+    } else {
+        areal::test(predicate.converse(), right, pr, left, pl)
+    }
 }
 
 /// The probe of one partition pair: the indexed side, and what is asked of it.
@@ -136,21 +156,20 @@ impl Probe<'_> {
             [b.max().x + reach, b.max().y + reach],
         );
         let start = found.len();
-        // Prepared when a second polygon is met: both sides' edges are then looked up
-        // through bands, the smaller side walked whole.
+        // A small left polygon walks its edges; a larger one is prepared (when a first
+        // polygon is met) so that its edges too are looked up through bands. Either way
+        // the smaller side is walked whole.
+        let plain = Plain::new(&g).filter(|p| p.size() <= SMALL_POLYGON_EDGES);
         let mut prepared: Option<Option<PreparedPolygon>> = None;
         for (j, rg) in self.right.candidates_in(&env) {
             let fast = match (&self.right.prepared[j], reach) {
-                (Some(pr), 0.0) => {
-                    let pl = prepared.get_or_insert_with(|| PreparedPolygon::new(&g));
-                    pl.as_ref().and_then(|pl| {
-                        if pl.size() <= pr.size() {
-                            areal::test(self.predicate, &g, pl, rg, pr)
-                        } else {
-                            areal::test(self.predicate.converse(), rg, pr, &g, pl)
-                        }
-                    })
-                }
+                (Some(pr), 0.0) => match &plain {
+                    Some(pl) => relate_areal(self.predicate, &g, pl, rg, pr),
+                    None => prepared
+                        .get_or_insert_with(|| PreparedPolygon::new(&g))
+                        .as_ref()
+                        .and_then(|pl| relate_areal(self.predicate, &g, pl, rg, pr)),
+                },
                 _ => None,
             };
             if fast.unwrap_or_else(|| self.predicate.test(&g, rg)) {

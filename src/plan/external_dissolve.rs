@@ -247,7 +247,7 @@ impl PartitionSink for SampleSink {
                     .keys(p)?
                     .into_iter()
                     .enumerate()
-                    .filter(|(i, _)| (first + *i as u64) % stride == 0)
+                    .filter(|(i, _)| (first + *i as u64).is_multiple_of(stride))
                     .map(|(_, k)| k)
                     .collect();
                 Ok((keys, bytes))

@@ -11,7 +11,7 @@
 use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::{Coord, Geometry, LineString, Rect};
 
-use super::prepared::PreparedPolygon;
+use super::edges::Edges;
 
 /// `v` on the segment `pq` (ends included).
 fn on_segment(p: Coord, q: Coord, v: Coord) -> bool {
@@ -23,7 +23,7 @@ fn on_segment(p: Coord, q: Coord, v: Coord) -> bool {
 }
 
 /// Whether the ray from `v` to the right crosses the edge `ab` (half-open in y).
-fn crosses_ray(a: Coord, b: Coord, v: Coord) -> bool {
+pub(crate) fn crosses_ray(a: Coord, b: Coord, v: Coord) -> bool {
     if (a.y > v.y) == (b.y > v.y) {
         return false;
     }
@@ -42,7 +42,7 @@ fn ring_crossings(ring: &LineString, v: Coord) -> usize {
         .count()
 }
 
-pub(crate) fn is_clean(prepared: &PreparedPolygon, geometry: &Geometry) -> bool {
+pub(crate) fn is_clean(prepared: &impl Edges, geometry: &Geometry) -> bool {
     let polygons: &[geo::Polygon] = match geometry {
         Geometry::Polygon(p) => std::slice::from_ref(p),
         Geometry::MultiPolygon(m) => &m.0,
@@ -107,7 +107,9 @@ pub(crate) fn is_clean(prepared: &PreparedPolygon, geometry: &Geometry) -> bool 
             let v = ring.0[0];
             let others = prepared.ray_crossings(v) - ring_crossings(ring, v);
             let is_hole = k > 0;
-            if (others % 2 == 1) != is_hole || (is_hole && ring_crossings(shell, v) % 2 == 0) {
+            if others.is_multiple_of(2) == is_hole
+                || (is_hole && ring_crossings(shell, v).is_multiple_of(2))
+            {
                 return false;
             }
         }

@@ -3,6 +3,7 @@
 //! meets the partition.
 
 mod clean;
+pub(crate) mod edges;
 mod grid;
 pub(crate) mod prepared;
 

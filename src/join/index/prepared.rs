@@ -115,17 +115,7 @@ impl PreparedPolygon {
         let band = self.band_of(v.y);
         self.edges[self.band_starts[band] as usize..self.band_starts[band + 1] as usize]
             .iter()
-            .filter(|&&(a, b)| {
-                if (a.y > v.y) == (b.y > v.y) {
-                    return false;
-                }
-                let orientation = RobustKernel::orient2d(a, b, v);
-                if b.y > a.y {
-                    orientation == Orientation::CounterClockwise
-                } else {
-                    orientation == Orientation::Clockwise
-                }
-            })
+            .filter(|&&(a, b)| super::clean::crosses_ray(a, b, v))
             .count()
     }
 
@@ -183,51 +173,63 @@ impl PreparedPolygon {
         }
         let bands = self.band_starts.len() - 1;
         let band = (((y - min.y) * self.band_scale) as usize).min(bands - 1);
-        let p = Coord { x, y };
-        let mut inside = false;
-        for &(a, b) in
-            &self.edges[self.band_starts[band] as usize..self.band_starts[band + 1] as usize]
-        {
-            let (ylo, yhi) = if a.y < b.y { (a.y, b.y) } else { (b.y, a.y) };
-            if y < ylo || y > yhi {
-                continue;
-            }
-            let (xlo, xhi) = if a.x < b.x { (a.x, b.x) } else { (b.x, a.x) };
-            if x > xhi {
-                // Wholly left of the point: neither crossed by the ray nor touched.
-                continue;
-            }
-            if x < xlo {
-                // Wholly right of the point: the ray crosses it exactly when it spans y
-                // (half-open), with no orientation to decide.
-                if (a.y > y) != (b.y > y) {
-                    inside = !inside;
-                }
-                continue;
-            }
-            let orientation = RobustKernel::orient2d(a, b, p);
-            if orientation == Orientation::Collinear && x >= a.x.min(b.x) && x <= a.x.max(b.x) {
-                return CoordPos::OnBoundary;
-            }
-            // Half-open rule: an edge counts when one end is strictly above the point.
+        locate(
+            self.edges[self.band_starts[band] as usize..self.band_starts[band + 1] as usize]
+                .iter()
+                .copied(),
+            x,
+            y,
+        )
+    }
+}
+
+/// Where `(x, y)` lies against the rings whose edges (all those its horizontal line may
+/// meet) are `edges`: inside (an odd number of crossings of the ray to the right), on an
+/// edge, or outside.
+#[inline]
+pub(crate) fn locate(edges: impl Iterator<Item = (Coord, Coord)>, x: f64, y: f64) -> CoordPos {
+    let p = Coord { x, y };
+    let mut inside = false;
+    for (a, b) in edges {
+        let (ylo, yhi) = if a.y < b.y { (a.y, b.y) } else { (b.y, a.y) };
+        if y < ylo || y > yhi {
+            continue;
+        }
+        let (xlo, xhi) = if a.x < b.x { (a.x, b.x) } else { (b.x, a.x) };
+        if x > xhi {
+            // Wholly left of the point: neither crossed by the ray nor touched.
+            continue;
+        }
+        if x < xlo {
+            // Wholly right of the point: the ray crosses it exactly when it spans y
+            // (half-open), with no orientation to decide.
             if (a.y > y) != (b.y > y) {
-                // The ray to the right crosses an upward edge with the point on its left,
-                // or a downward edge with the point on its right.
-                let crosses = if b.y > a.y {
-                    orientation == Orientation::CounterClockwise
-                } else {
-                    orientation == Orientation::Clockwise
-                };
-                if crosses {
-                    inside = !inside;
-                }
+                inside = !inside;
+            }
+            continue;
+        }
+        let orientation = RobustKernel::orient2d(a, b, p);
+        if orientation == Orientation::Collinear && x >= a.x.min(b.x) && x <= a.x.max(b.x) {
+            return CoordPos::OnBoundary;
+        }
+        // Half-open rule: an edge counts when one end is strictly above the point.
+        if (a.y > y) != (b.y > y) {
+            // The ray to the right crosses an upward edge with the point on its left,
+            // or a downward edge with the point on its right.
+            let crosses = if b.y > a.y {
+                orientation == Orientation::CounterClockwise
+            } else {
+                orientation == Orientation::Clockwise
+            };
+            if crosses {
+                inside = !inside;
             }
         }
-        if inside {
-            CoordPos::Inside
-        } else {
-            CoordPos::Outside
-        }
+    }
+    if inside {
+        CoordPos::Inside
+    } else {
+        CoordPos::Outside
     }
 }
 

@@ -1,0 +1,142 @@
+//! What the polygon-polygon predicates ask of either side ([`Edges`]): its box, the edges
+//! near a box, where a point lies, and whether it is clean. A large polygon answers through
+//! its prepared bands ([`PreparedPolygon`]); a small one ([`Plain`]) walks its few edges,
+//! with nothing built.
+
+use std::cell::Cell;
+
+use geo::algorithm::coordinate_position::CoordPos;
+use geo::{Coord, Geometry, Polygon, Rect};
+
+use super::prepared::{locate, NearEdge, PreparedPolygon};
+
+/// A polygon or multipolygon as the edge-based predicates see it.
+pub(crate) trait Edges {
+    /// The box of every ring.
+    fn bbox(&self) -> Rect;
+    /// Number of polygons.
+    fn polygons(&self) -> usize;
+    /// Every edge whose box meets `rect`, once, with the polygon it belongs to.
+    fn edges_near(&self, rect: Rect) -> impl Iterator<Item = NearEdge> + '_;
+    /// Where `(x, y)` lies: inside, on the boundary, or outside.
+    fn position(&self, x: f64, y: f64) -> CoordPos;
+    /// How many edges the ray from `v` to the right crosses (half-open in y).
+    fn ray_crossings(&self, v: Coord) -> usize;
+    /// Whether `geometry` (what this side was made from) is clean (see `clean`).
+    fn is_clean(&self, geometry: &Geometry) -> bool;
+    /// The work of walking every edge.
+    fn size(&self) -> usize;
+}
+
+impl Edges for PreparedPolygon {
+    fn bbox(&self) -> Rect {
+        PreparedPolygon::bbox(self)
+    }
+    fn polygons(&self) -> usize {
+        self.polygons
+    }
+    fn edges_near(&self, rect: Rect) -> impl Iterator<Item = NearEdge> + '_ {
+        PreparedPolygon::edges_near(self, rect)
+    }
+    fn position(&self, x: f64, y: f64) -> CoordPos {
+        PreparedPolygon::position(self, x, y)
+    }
+    fn ray_crossings(&self, v: Coord) -> usize {
+        PreparedPolygon::ray_crossings(self, v)
+    }
+    fn is_clean(&self, geometry: &Geometry) -> bool {
+        PreparedPolygon::is_clean(self, geometry)
+    }
+    fn size(&self) -> usize {
+        PreparedPolygon::size(self)
+    }
+}
+
+/// Polygons of a polygon or multipolygon; none for other geometries.
+pub(crate) fn polygons_of(g: &Geometry) -> &[Polygon] {
+    match g {
+        Geometry::Polygon(p) => std::slice::from_ref(p),
+        Geometry::MultiPolygon(m) => &m.0,
+        _ => &[],
+    }
+}
+
+/// Every edge of `g` (zero-length ones left out), with the polygon it belongs to.
+pub(crate) fn all_edges(g: &Geometry) -> impl Iterator<Item = NearEdge> + '_ {
+    polygons_of(g).iter().enumerate().flat_map(|(k, p)| {
+        std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .flat_map(move |r| r.0.windows(2).map(move |w| (w[0], w[1], k as u32)))
+            .filter(|(a, b, _)| a != b)
+    })
+}
+
+/// A small polygon, its edges walked whole for every question.
+pub(crate) struct Plain<'a> {
+    geometry: &'a Geometry,
+    bbox: Rect,
+    polygons: usize,
+    edges: usize,
+    clean: Cell<Option<bool>>,
+}
+
+impl<'a> Plain<'a> {
+    /// `None` for geometries other than non-empty polygons and multipolygons.
+    pub(crate) fn new(geometry: &'a Geometry) -> Option<Plain<'a>> {
+        let polygons = polygons_of(geometry).len();
+        if polygons == 0 {
+            return None;
+        }
+        Some(Plain {
+            geometry,
+            bbox: geo::BoundingRect::bounding_rect(geometry)?,
+            polygons,
+            edges: all_edges(geometry).count(),
+            clean: Cell::new(None),
+        })
+    }
+}
+
+impl Edges for Plain<'_> {
+    fn bbox(&self) -> Rect {
+        self.bbox
+    }
+    fn polygons(&self) -> usize {
+        self.polygons
+    }
+    fn edges_near(&self, rect: Rect) -> impl Iterator<Item = NearEdge> + '_ {
+        let (min, max) = (rect.min(), rect.max());
+        all_edges(self.geometry).filter(move |&(a, b, _)| {
+            a.x.max(b.x) >= min.x
+                && a.x.min(b.x) <= max.x
+                && a.y.max(b.y) >= min.y
+                && a.y.min(b.y) <= max.y
+        })
+    }
+    fn position(&self, x: f64, y: f64) -> CoordPos {
+        let (min, max) = (self.bbox.min(), self.bbox.max());
+        if x < min.x || x > max.x || y < min.y || y > max.y {
+            return CoordPos::Outside;
+        }
+        locate(all_edges(self.geometry).map(|(a, b, _)| (a, b)), x, y)
+    }
+    fn ray_crossings(&self, v: Coord) -> usize {
+        all_edges(self.geometry)
+            .filter(|&(a, b, _)| super::clean::crosses_ray(a, b, v))
+            .count()
+    }
+    fn is_clean(&self, geometry: &Geometry) -> bool {
+        if let Some(known) = self.clean.get() {
+            return known;
+        }
+        let clean = polygons_of(geometry)
+            .iter()
+            .all(|p| geo::Area::unsigned_area(p) > 0.0)
+            && super::clean::is_clean(self, geometry);
+        self.clean.set(Some(clean));
+        clean
+    }
+    fn size(&self) -> usize {
+        self.edges
+    }
+}
