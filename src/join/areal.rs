@@ -18,6 +18,7 @@ use geo::algorithm::coordinate_position::CoordPos;
 use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::{Coord, Geometry, InteriorPoint, Rect};
 
+use super::index::clean::on_segment;
 use super::index::edges::{all_edges, polygons_of, Edges};
 use super::Predicate;
 
@@ -109,15 +110,6 @@ fn box_within(a: Rect, b: Rect) -> bool {
 
 fn segment_box(p: Coord, q: Coord) -> Rect {
     Rect::new(p, q)
-}
-
-/// `v` on the segment `pq` (ends included).
-fn on_segment(p: Coord, q: Coord, v: Coord) -> bool {
-    v.x >= p.x.min(q.x)
-        && v.x <= p.x.max(q.x)
-        && v.y >= p.y.min(q.y)
-        && v.y <= p.y.max(q.y)
-        && RobustKernel::orient2d(p, q, v) == Orientation::Collinear
 }
 
 /// How the segment `pq` meets the segment `uv`.
@@ -373,7 +365,10 @@ mod tests {
             PreparedPolygon::new(a).unwrap(),
             PreparedPolygon::new(b).unwrap(),
         );
-        let (qa, qb) = (Plain::new(a).unwrap(), Plain::new(b).unwrap());
+        let (qa, qb) = (
+            Plain::new(a, usize::MAX).unwrap(),
+            Plain::new(b, usize::MAX).unwrap(),
+        );
         // The clean check agrees with geo's validity, less rings touching at a point, and
         // the walked side agrees with the prepared one.
         for (g, p, q) in [(a, &pa, &qa), (b, &pb, &qb)] {

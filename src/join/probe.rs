@@ -159,7 +159,7 @@ impl Probe<'_> {
         // A small left polygon walks its edges; a larger one is prepared (when a first
         // polygon is met) so that its edges too are looked up through bands. Either way
         // the smaller side is walked whole.
-        let plain = Plain::new(&g).filter(|p| p.size() <= SMALL_POLYGON_EDGES);
+        let plain = Plain::new(&g, SMALL_POLYGON_EDGES);
         let mut prepared: Option<Option<PreparedPolygon>> = None;
         for (j, rg) in self.right.candidates_in(&env) {
             let fast = match (&self.right.prepared[j], reach) {

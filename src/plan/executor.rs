@@ -75,6 +75,8 @@ struct State {
     rows_written: u64,
     /// The run's handle is gone: workers take no more tasks.
     stopped: bool,
+    /// The caller has begun collecting or streaming the outputs.
+    claimed: bool,
 }
 
 impl State {
@@ -99,6 +101,10 @@ impl State {
     /// Whether nothing running and nothing being written can free memory, so that a
     /// scan must start over the limit for the run to go on.
     fn stalled(&self, graph: &Graph) -> bool {
+        // Until the caller collects or streams, nothing takes outputs: waiting is right.
+        if !self.claimed {
+            return false;
+        }
         let output_waiting = self.streaming
             && graph
                 .outputs
@@ -272,6 +278,7 @@ impl RunHandle {
                 trace: options.report.as_ref().map(|_| Trace::new()),
                 rows_written: 0,
                 stopped: false,
+                claimed: false,
             }),
             changed: Condvar::new(),
             progress,
@@ -323,6 +330,8 @@ impl RunHandle {
     /// Waits for the run to end; the output tasks' results, in order, or the first error.
     pub(crate) fn wait(self) -> Result<(Vec<Arc<Value>>, RunStats)> {
         let shared = self.shared.clone();
+        lock(&shared.state).claimed = true;
+        shared.changed.notify_all();
         let (state, stats) = shared.end(lock(&shared.state))?;
         let outputs = shared
             .graph

@@ -228,16 +228,7 @@ struct SampleSink {
 impl PartitionSink for SampleSink {
     fn write(&mut self, partitions: &[Partition]) -> Result<()> {
         let (needed, stride) = (&self.needed, self.stride);
-        let mut first = self.rows_seen;
-        let firsts: Vec<u64> = partitions
-            .iter()
-            .map(|p| {
-                let f = first;
-                first += p.len() as u64;
-                f
-            })
-            .collect();
-        self.rows_seen = first;
+        let firsts = super::spill::first_rows(&mut self.rows_seen, partitions);
         let sampled = partitions
             .par_iter()
             .zip(firsts)
@@ -287,16 +278,7 @@ struct SpillSink {
 impl PartitionSink for SpillSink {
     fn write(&mut self, partitions: &[Partition]) -> Result<()> {
         let (needed, splits) = (&self.needed, &self.splits);
-        let mut first = self.rows_seen;
-        let firsts: Vec<u64> = partitions
-            .iter()
-            .map(|p| {
-                let f = first;
-                first += p.len() as u64;
-                f
-            })
-            .collect();
-        self.rows_seen = first;
+        let firsts = super::spill::first_rows(&mut self.rows_seen, partitions);
         let pieces = partitions
             .par_iter()
             .zip(firsts)

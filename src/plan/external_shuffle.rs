@@ -148,16 +148,8 @@ struct KeyCut {
 }
 
 impl KeyCut {
-    /// The first row of each of `partitions`, counting on from the rows seen.
     fn first_rows(&mut self, partitions: &[Partition]) -> Vec<u64> {
-        partitions
-            .iter()
-            .map(|p| {
-                let first = self.rows_seen;
-                self.rows_seen += p.len() as u64;
-                first
-            })
-            .collect()
+        super::spill::first_rows(&mut self.rows_seen, partitions)
     }
 }
 

@@ -13,6 +13,20 @@ use arrow_ipc::writer::StreamWriter;
 use arrow_schema::SchemaRef;
 
 use crate::error::{Error, Result};
+use crate::partition::Partition;
+
+/// The global first row of each of `partitions`, counting on from `rows_seen` (sinks are
+/// given every non-empty partition in order, so this numbers a run's rows).
+pub(crate) fn first_rows(rows_seen: &mut u64, partitions: &[Partition]) -> Vec<u64> {
+    partitions
+        .iter()
+        .map(|p| {
+            let first = *rows_seen;
+            *rows_seen += p.len() as u64;
+            first
+        })
+        .collect()
+}
 
 /// A temporary directory of bucket files, all of one schema.
 pub(crate) struct Spill {

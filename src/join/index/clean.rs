@@ -14,7 +14,7 @@ use geo::{Coord, Geometry, LineString, Rect};
 use super::edges::Edges;
 
 /// `v` on the segment `pq` (ends included).
-fn on_segment(p: Coord, q: Coord, v: Coord) -> bool {
+pub(crate) fn on_segment(p: Coord, q: Coord, v: Coord) -> bool {
     v.x >= p.x.min(q.x)
         && v.x <= p.x.max(q.x)
         && v.y >= p.y.min(q.y)

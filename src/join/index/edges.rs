@@ -71,33 +71,32 @@ pub(crate) fn all_edges(g: &Geometry) -> impl Iterator<Item = NearEdge> + '_ {
     })
 }
 
-/// A small polygon, its edges walked whole for every question.
-pub(crate) struct Plain<'a> {
-    geometry: &'a Geometry,
+/// A small polygon, its edges (gathered once) walked whole for every question.
+pub(crate) struct Plain {
     bbox: Rect,
     polygons: usize,
-    edges: usize,
+    edges: Vec<NearEdge>,
     clean: Cell<Option<bool>>,
 }
 
-impl<'a> Plain<'a> {
-    /// `None` for geometries other than non-empty polygons and multipolygons.
-    pub(crate) fn new(geometry: &'a Geometry) -> Option<Plain<'a>> {
+impl Plain {
+    /// `None` for geometries other than non-empty polygons and multipolygons, and for
+    /// those with more than `max_edges` edges.
+    pub(crate) fn new(geometry: &Geometry, max_edges: usize) -> Option<Plain> {
         let polygons = polygons_of(geometry).len();
-        if polygons == 0 {
+        if polygons == 0 || all_edges(geometry).nth(max_edges).is_some() {
             return None;
         }
         Some(Plain {
-            geometry,
             bbox: geo::BoundingRect::bounding_rect(geometry)?,
             polygons,
-            edges: all_edges(geometry).count(),
+            edges: all_edges(geometry).collect(),
             clean: Cell::new(None),
         })
     }
 }
 
-impl Edges for Plain<'_> {
+impl Edges for Plain {
     fn bbox(&self) -> Rect {
         self.bbox
     }
@@ -106,7 +105,7 @@ impl Edges for Plain<'_> {
     }
     fn edges_near(&self, rect: Rect) -> impl Iterator<Item = NearEdge> + '_ {
         let (min, max) = (rect.min(), rect.max());
-        all_edges(self.geometry).filter(move |&(a, b, _)| {
+        self.edges.iter().copied().filter(move |&(a, b, _)| {
             a.x.max(b.x) >= min.x
                 && a.x.min(b.x) <= max.x
                 && a.y.max(b.y) >= min.y
@@ -118,11 +117,12 @@ impl Edges for Plain<'_> {
         if x < min.x || x > max.x || y < min.y || y > max.y {
             return CoordPos::Outside;
         }
-        locate(all_edges(self.geometry).map(|(a, b, _)| (a, b)), x, y)
+        locate(self.edges.iter().map(|&(a, b, _)| (a, b)), x, y)
     }
     fn ray_crossings(&self, v: Coord) -> usize {
-        all_edges(self.geometry)
-            .filter(|&(a, b, _)| super::clean::crosses_ray(a, b, v))
+        self.edges
+            .iter()
+            .filter(|&&(a, b, _)| super::clean::crosses_ray(a, b, v))
             .count()
     }
     fn is_clean(&self, geometry: &Geometry) -> bool {
@@ -137,6 +137,6 @@ impl Edges for Plain<'_> {
         clean
     }
     fn size(&self) -> usize {
-        self.edges
+        self.edges.len()
     }
 }

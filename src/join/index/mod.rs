@@ -2,7 +2,7 @@
 //! its boxes in an R-tree and, for point probes, a grid; shared by every pair task that
 //! meets the partition.
 
-mod clean;
+pub(crate) mod clean;
 pub(crate) mod edges;
 mod grid;
 pub(crate) mod prepared;

@@ -22,6 +22,8 @@ impl RunHandle {
         let graph = &shared.graph;
         let mut state = lock(&shared.state);
         state.streaming = true;
+        state.claimed = true;
+        shared.changed.notify_all();
         let mut position = 0;
         while position < graph.outputs.len() {
             state.next_output = position;
