@@ -108,10 +108,6 @@ fn box_within(a: Rect, b: Rect) -> bool {
         && a.max().y <= b.max().y
 }
 
-fn segment_box(p: Coord, q: Coord) -> Rect {
-    Rect::new(p, q)
-}
-
 /// How the segment `pq` meets the segment `uv`.
 enum Meeting {
     Apart,
@@ -150,7 +146,7 @@ fn meet(p: Coord, q: Coord, u: Coord, v: Coord) -> Meeting {
 /// `a` intersects `b`: the boundaries meet, or a vertex of one lies inside the other.
 fn intersects(a: &Geometry, pa: &impl Edges, pb: &impl Edges) -> bool {
     for (p, q, _) in all_edges(a) {
-        for (u, v, _) in pb.edges_near(segment_box(p, q)) {
+        for (u, v, _) in pb.edges_near(Rect::new(p, q)) {
             if !matches!(meet(p, q, u, v), Meeting::Apart) {
                 return true;
             }
@@ -169,10 +165,8 @@ fn intersects(a: &Geometry, pa: &impl Edges, pb: &impl Edges) -> bool {
         .any(|(u, _, _)| pa.position(u.x, u.y) != CoordPos::Outside)
 }
 
-/// Where the pieces of the edges of `g` lie against `other`, cut at the contacts with its
-/// boundary; `None` at the first proper crossing. `only_near`: the edges of `g` to look at
-/// (those near the other's box), or all. Per polygon of `g`: (some piece inside, some
-/// piece outside).
+/// Where the pieces of one side's edges lie against the other side: whether any meets its
+/// boundary, lies inside or lies outside, and per polygon (some piece inside, some outside).
 struct Pieces {
     contact: bool,
     inside: bool,
@@ -180,6 +174,9 @@ struct Pieces {
     per_polygon: Vec<(bool, bool)>,
 }
 
+/// Cuts `own_edges` (the edges of one side, or those of them near the other's box) at their
+/// contacts with `other`'s boundary and places the pieces; `None` at the first proper
+/// crossing.
 fn pieces<'e>(
     own_edges: impl Iterator<Item = (Coord, Coord, u32)> + 'e,
     polygons: usize,
@@ -196,7 +193,7 @@ fn pieces<'e>(
     for (p, q, k) in own_edges {
         cuts.clear();
         near.clear();
-        for (u, v, _) in other.edges_near(segment_box(p, q)) {
+        for (u, v, _) in other.edges_near(Rect::new(p, q)) {
             match meet(p, q, u, v) {
                 Meeting::Apart => {}
                 Meeting::Proper => return None,
