@@ -131,3 +131,92 @@ proptest! {
         }
     }
 }
+
+/// Small convex polygons (diamonds, triangles, boxes) on a quarter-unit grid, so that their
+/// vertices and edges often fall on the right side's vertices and edges; and a small
+/// L-shape, which is not convex.
+fn small_polygon() -> impl Strategy<Value = Geometry> {
+    let q = |v: i32| v as f64 / 4.0;
+    prop_oneof![
+        (0i32..40, 0i32..40, 1i32..5).prop_map(move |(x, y, r)| Geometry::Polygon(polygon![
+            (x: q(x + r), y: q(y)), (x: q(x), y: q(y + r)), (x: q(x - r), y: q(y)), (x: q(x), y: q(y - r))
+        ])),
+        (0i32..40, 0i32..40, 1i32..6, -5i32..6).prop_map(move |(x, y, w, h)| Geometry::Polygon(
+            polygon![(x: q(x), y: q(y)), (x: q(x + w), y: q(y)), (x: q(x), y: q(y + h.max(1) * h.signum().max(1)))]
+        )),
+        (0i32..40, 0i32..40, 1i32..6, 1i32..6).prop_map(move |(x, y, w, h)| {
+            Geometry::Polygon(polygon![
+                (x: q(x), y: q(y)), (x: q(x + w), y: q(y)), (x: q(x + w), y: q(y + h)), (x: q(x), y: q(y + h))
+            ])
+        }),
+        (0i32..40, 0i32..40).prop_map(move |(x, y)| Geometry::Polygon(polygon![
+            (x: q(x), y: q(y)), (x: q(x + 2), y: q(y)), (x: q(x + 2), y: q(y + 1)),
+            (x: q(x + 1), y: q(y + 1)), (x: q(x + 1), y: q(y + 2)), (x: q(x), y: q(y + 2))
+        ])),
+    ]
+}
+
+/// Right polygons larger than the small ones: boxes, boxes with holes, eight-pointed stars,
+/// and invalid ones (overlapping parts, a hole collapsed to a line, a bow tie).
+fn large_polygon() -> impl Strategy<Value = Geometry> {
+    prop_oneof![
+        (0i32..8, 0i32..8, 1i32..6, 1i32..6)
+            .prop_map(|(x, y, w, h)| Geometry::Polygon(rect(x, y, w, h))),
+        (0i32..6, 0i32..6).prop_map(|(x, y)| Geometry::Polygon(geo::Polygon::new(
+            rect(x, y, 4, 4).exterior().clone(),
+            vec![rect(x + 1, y + 1, 2, 1).exterior().clone()],
+        ))),
+        (2i32..8, 2i32..8, proptest::collection::vec(1i32..4, 8)).prop_map(|(cx, cy, radii)| {
+            let points: Vec<(f64, f64)> = radii
+                .iter()
+                .enumerate()
+                .map(|(k, &r)| {
+                    let t = k as f64 * std::f64::consts::TAU / 8.0;
+                    ((cx as f64 + r as f64 * t.cos()).round(), (cy as f64 + r as f64 * t.sin()).round())
+                })
+                .collect();
+            Geometry::Polygon(geo::Polygon::new(LineString::from(points), vec![]))
+        }),
+        (0i32..6, 0i32..6, 0i32..6, 0i32..6).prop_map(|(a, b, c, d)| Geometry::MultiPolygon(
+            MultiPolygon(vec![rect(a, b, 3, 2), rect(c, d, 2, 3)])
+        )),
+        (0i32..6, 0i32..6).prop_map(|(x, y)| {
+            let line = LineString::from(vec![(x as f64 + 1.0, y as f64 + 1.0), (x as f64 + 2.0, y as f64 + 3.0), (x as f64 + 1.0, y as f64 + 1.0)]);
+            Geometry::Polygon(geo::Polygon::new(rect(x, y, 4, 4).exterior().clone(), vec![line]))
+        }),
+        (0i32..6, 0i32..6).prop_map(|(x, y)| {
+            let (x, y) = (x as f64, y as f64);
+            Geometry::Polygon(polygon![(x: x, y: y), (x: x + 3.0, y: y + 3.0), (x: x + 3.0, y: y), (x: x, y: y + 3.0)])
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    /// Small polygons against larger ones: the convex ones are read straight from their WKB
+    /// and placed through the right side's grid, decided there or by the edges near them,
+    /// and every answer must be `Relate`'s.
+    #[test]
+    fn small_polygons_equal_brute_force(
+        left in proptest::collection::vec(small_polygon(), 1..60),
+        right in proptest::collection::vec(large_polygon(), 1..16),
+        left_rows in 1usize..64,
+        right_rows in 1usize..16,
+    ) {
+        let lf = GeoFrame::from_geometries(left.clone(), None).unwrap().repartition(left_rows).unwrap();
+        let rf = GeoFrame::from_geometries(right.clone(), None).unwrap().repartition(right_rows).unwrap();
+        for p in PREDICATES {
+            let mut want = Vec::new();
+            for (i, a) in left.iter().enumerate() {
+                for (j, b) in right.iter().enumerate() {
+                    if oracle(p, a, b) {
+                        want.push((Some(i as i64), Some(j as i64)));
+                    }
+                }
+            }
+            let got = index_pairs(&sjoin(&lf, &rf, How::Inner, p).unwrap());
+            prop_assert_eq!(got, want, "{:?}", p);
+        }
+    }
+}

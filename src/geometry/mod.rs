@@ -91,6 +91,54 @@ pub fn point_xy(bytes: &[u8]) -> Option<(f64, f64)> {
     }
 }
 
+/// The ring of a 2D WKB polygon with exactly one ring (or of a multipolygon of one such
+/// polygon), read straight from the bytes into `ring` (cleared first); `false` for anything
+/// else, and for coordinates that are not finite (those go through [`from_wkb`] and its
+/// errors).
+pub(crate) fn single_ring(bytes: &[u8], ring: &mut Vec<geo::Coord>) -> bool {
+    ring.clear();
+    let Some(&order) = bytes.first() else {
+        return false;
+    };
+    let word = |at: usize| -> Option<u32> {
+        let b: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
+        Some(match order {
+            1 => u32::from_le_bytes(b),
+            _ => u32::from_be_bytes(b),
+        })
+    };
+    let float = |at: usize| -> f64 {
+        let b: [u8; 8] = bytes[at..at + 8].try_into().unwrap_or([0; 8]);
+        match order {
+            1 => f64::from_le_bytes(b),
+            _ => f64::from_be_bytes(b),
+        }
+    };
+    if order > 1 {
+        return false;
+    }
+    let mut at = 1;
+    if word(at) == Some(6) {
+        // One polygon, in the same byte order.
+        if word(at + 4) != Some(1) || bytes.get(at + 8) != Some(&order) {
+            return false;
+        }
+        at += 9;
+    }
+    let (Some(3), Some(1), Some(points)) = (word(at), word(at + 4), word(at + 8)) else {
+        return false;
+    };
+    at += 12;
+    if bytes.len() - at != points as usize * 16 {
+        return false;
+    }
+    ring.extend((0..points as usize).map(|k| geo::Coord {
+        x: float(at + 16 * k),
+        y: float(at + 16 * k + 8),
+    }));
+    ring.iter().all(|c| c.x.is_finite() && c.y.is_finite())
+}
+
 /// Decodes every row of a WKB array; nulls stay `None`. `first_row` numbers the rows in
 /// errors.
 pub fn decode_array<O: OffsetSizeTrait>(
@@ -233,5 +281,64 @@ pub fn type_name(geometry: &Geometry) -> &'static str {
         Geometry::MultiLineString(_) => "MultiLineString",
         Geometry::MultiPolygon(_) => "MultiPolygon",
         Geometry::GeometryCollection(_) => "GeometryCollection",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{polygon, Coord, MultiPolygon};
+
+    #[test]
+    fn single_rings_read_straight_from_wkb() {
+        let triangle = polygon![(x: 0.0, y: 0.0), (x: 2.0, y: 0.0), (x: 0.0, y: 1.0)];
+        let mut ring = Vec::new();
+        let mut bytes = Vec::new();
+        write_wkb(&mut bytes, &Geometry::Polygon(triangle.clone()));
+        assert!(single_ring(&bytes, &mut ring));
+        assert_eq!(ring, triangle.exterior().0);
+        // One polygon in a multipolygon.
+        bytes.clear();
+        write_wkb(
+            &mut bytes,
+            &Geometry::MultiPolygon(MultiPolygon(vec![triangle.clone()])),
+        );
+        assert!(single_ring(&bytes, &mut ring));
+        assert_eq!(ring, triangle.exterior().0);
+        // Big-endian, written by hand.
+        let mut big = vec![0u8];
+        big.extend(3u32.to_be_bytes());
+        big.extend(1u32.to_be_bytes());
+        big.extend(4u32.to_be_bytes());
+        for c in &triangle.exterior().0 {
+            big.extend(c.x.to_be_bytes());
+            big.extend(c.y.to_be_bytes());
+        }
+        assert!(single_ring(&big, &mut ring));
+        assert_eq!(ring, triangle.exterior().0);
+        // Truncated.
+        assert!(!single_ring(&big[..big.len() - 1], &mut ring));
+        assert!(!single_ring(&[], &mut ring));
+    }
+
+    #[test]
+    fn other_shapes_are_left_to_the_decoder() {
+        let mut ring = Vec::new();
+        let mut bytes = Vec::new();
+        let square =
+            polygon![(x: 0.0, y: 0.0), (x: 4.0, y: 0.0), (x: 4.0, y: 4.0), (x: 0.0, y: 4.0)];
+        let hole = polygon![(x: 1.0, y: 1.0), (x: 2.0, y: 1.0), (x: 2.0, y: 2.0)];
+        let holed = geo::Polygon::new(square.exterior().clone(), vec![hole.exterior().clone()]);
+        let nan = polygon![(x: 0.0, y: 0.0), (x: f64::NAN, y: 0.0), (x: 0.0, y: 1.0)];
+        for g in [
+            Geometry::Polygon(holed),
+            Geometry::MultiPolygon(MultiPolygon(vec![square, hole])),
+            Geometry::Polygon(nan),
+            Geometry::Point(Coord { x: 1.0, y: 2.0 }.into()),
+        ] {
+            bytes.clear();
+            write_wkb(&mut bytes, &g);
+            assert!(!single_ring(&bytes, &mut ring), "{g:?}");
+        }
     }
 }

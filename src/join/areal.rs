@@ -72,12 +72,7 @@ pub(crate) fn test(
     let facts = match facts(a, pa, b, pb) {
         Some(f) => f,
         // A proper crossing: the interiors meet, neither covers the other.
-        None => {
-            return Some(matches!(
-                predicate,
-                Predicate::Overlaps | Predicate::Intersects
-            ))
-        }
+        None => return predicate.polygons_cross(),
     };
     let covered_by = !facts.a_out && !facts.b_in && facts.a_all_in;
     let covers = !facts.b_out && !facts.a_in && facts.b_all_in;
@@ -140,6 +135,62 @@ fn meet(p: Coord, q: Coord, u: Coord, v: Coord) -> Meeting {
         Meeting::Touch
     } else {
         Meeting::Apart
+    }
+}
+
+/// How the boundary of another polygon meets a convex polygon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Contact {
+    /// Not at all: the convex polygon lies wholly inside or wholly outside the other.
+    Apart,
+    /// An edge crosses the convex polygon's boundary at a point inside both edges: the
+    /// interiors meet and neither polygon covers the other.
+    Proper,
+    /// The boundaries touch, or the other boundary runs inside the convex polygon.
+    Other,
+}
+
+/// How the `edges` (all of another polygon's edges near it) meet the convex polygon
+/// bounded by the closed ring `ring`, whose turns all go `turn`.
+pub(crate) fn convex_contact(
+    ring: &[Coord],
+    turn: Orientation,
+    edges: impl Iterator<Item = (Coord, Coord, u32)>,
+) -> Contact {
+    let mut contact = Contact::Apart;
+    for (u, v, _) in edges {
+        if misses_convex(ring, turn, u, v) {
+            continue;
+        }
+        if ring
+            .windows(2)
+            .any(|w| matches!(meet(w[0], w[1], u, v), Meeting::Proper))
+        {
+            return Contact::Proper;
+        }
+        contact = Contact::Other;
+    }
+    contact
+}
+
+/// Whether the segment `uv` misses the convex polygon: a line through an edge of the ring,
+/// or the segment's own line, separates them (two convex sets that do not meet are
+/// separated by one of these lines).
+fn misses_convex(ring: &[Coord], turn: Orientation, u: Coord, v: Coord) -> bool {
+    let outward = match turn {
+        Orientation::CounterClockwise => Orientation::Clockwise,
+        _ => Orientation::CounterClockwise,
+    };
+    let by_edge = ring.windows(2).any(|w| {
+        RobustKernel::orient2d(w[0], w[1], u) == outward
+            && RobustKernel::orient2d(w[0], w[1], v) == outward
+    });
+    by_edge || {
+        let side = RobustKernel::orient2d(u, v, ring[0]);
+        side != Orientation::Collinear
+            && ring[1..]
+                .iter()
+                .all(|&c| RobustKernel::orient2d(u, v, c) == side)
     }
 }
 

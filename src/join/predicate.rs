@@ -33,6 +33,51 @@ pub enum Predicate {
 }
 
 impl Predicate {
+    /// The answer, where it follows, for a clean left polygon whose every point lies in the interior of a
+    /// clean right polygon.
+    pub(crate) fn polygon_in_interior(self) -> Option<bool> {
+        match self {
+            Predicate::Intersects | Predicate::Within | Predicate::CoveredBy => Some(true),
+            Predicate::DWithin(_) => None,
+            _ => Some(false),
+        }
+    }
+
+    /// The answer, where it follows, for two clean polygons whose boundaries cross
+    /// properly: the interiors meet and neither covers the other.
+    pub(crate) fn polygons_cross(self) -> Option<bool> {
+        match self {
+            Predicate::Intersects | Predicate::Overlaps => Some(true),
+            Predicate::DWithin(_) => None,
+            _ => Some(false),
+        }
+    }
+
+    /// The answer, where it follows, for a left geometry wholly outside a right polygon.
+    pub(crate) fn polygon_in_exterior(self) -> Option<bool> {
+        match self {
+            Predicate::DWithin(_) => None,
+            _ => Some(false),
+        }
+    }
+
+    /// The answer, where it follows, for a clean left polygon with points in the interior
+    /// and points in the exterior of a clean right polygon: the interiors meet and the
+    /// left one leaves the right one, which may still lie in it.
+    pub(crate) fn polygon_partly_inside(self) -> Option<bool> {
+        match self {
+            Predicate::Intersects => Some(true),
+            Predicate::Within
+            | Predicate::CoveredBy
+            | Predicate::Touches
+            | Predicate::Equals
+            | Predicate::Crosses => Some(false),
+            Predicate::Contains
+            | Predicate::Covers
+            | Predicate::Overlaps
+            | Predicate::DWithin(_) => None,
+        }
+    }
     /// The names [`Predicate::from_name`] takes, as the command line spells them.
     pub const NAMES: [&'static str; 10] = [
         "intersects",

@@ -3,10 +3,12 @@
 //! through the grid, visited in spatial order when the partition is spread out.
 
 use arrow_array::Array;
-use geo::algorithm::coordinate_position::CoordPos;
+use geo::algorithm::coordinate_position::{CoordPos, CoordinatePosition};
+use geo::kernels::{Kernel, RobustKernel};
 use rstar::AABB;
 
-use super::areal;
+use super::areal::{self, Contact};
+use super::index::clean::is_convex_ring;
 use super::index::edges::{Edges, Plain};
 use super::index::prepared::PreparedPolygon;
 use super::index::{CellPosition, Grid, PartitionIndexed};
@@ -70,6 +72,13 @@ fn relate_areal(
     }
 }
 
+/// Buffers reused from row to row.
+#[derive(Default)]
+struct Scratch {
+    ring: Vec<geo::Coord>,
+    tally: Vec<(u32, u32, u32)>,
+}
+
 /// The probe of one partition pair: the indexed side, and what is asked of it.
 struct Probe<'a> {
     right: &'a PartitionIndexed,
@@ -125,6 +134,7 @@ impl Probe<'_> {
         found: &mut Vec<(u64, u64)>,
     ) -> Result<()> {
         let reach = self.predicate.reach();
+        let mut scratch = Scratch::default();
         for i in 0..array.len() {
             if array.is_null(i) {
                 continue;
@@ -133,20 +143,124 @@ impl Probe<'_> {
             match (geometry::point_xy(array.value(i)), grid) {
                 (Some((x, y)), Some(grid)) => self.grid_point(grid, x, y, |j| found.push((row, j))),
                 (Some((x, y)), None) => self.tree_point(x, y, reach, |j| found.push((row, j))),
-                (None, _) => self.geometry(array.value(i), row, reach, found)?,
+                (None, _) => {
+                    self.geometry(array.value(i), row, reach, grid, &mut scratch, found)?
+                }
             }
         }
         Ok(())
     }
 
-    /// The matches of a left geometry other than a point, decoded from `wkb`.
+    /// The matches of a left geometry other than a point, into `found` in right row
+    /// order.
     fn geometry(
         &self,
         wkb: &[u8],
         row: u64,
         reach: f64,
+        grid: Option<&Grid>,
+        scratch: &mut Scratch,
         found: &mut Vec<(u64, u64)>,
     ) -> Result<()> {
+        if let Some(grid) = grid.filter(|_| reach == 0.0) {
+            if geometry::single_ring(wkb, &mut scratch.ring)
+                && is_convex_ring(&scratch.ring)
+                && self.convex_polygon(grid, row, scratch, found)
+            {
+                return Ok(());
+            }
+        }
+        self.decoded(wkb, row, reach, found)
+    }
+
+    /// A left polygon of one convex ring (in `scratch.ring`), placed through the grid:
+    /// right polygons whose cells around it are each wholly inside or wholly outside are
+    /// decided without a test, the others tested exactly. `false` when the grid cannot
+    /// place it.
+    fn convex_polygon(
+        &self,
+        grid: &Grid,
+        row: u64,
+        scratch: &mut Scratch,
+        found: &mut Vec<(u64, u64)>,
+    ) -> bool {
+        let ring = &scratch.ring;
+        let (mut min, mut max) = (ring[0], ring[0]);
+        for c in ring {
+            (min.x, min.y) = (min.x.min(c.x), min.y.min(c.y));
+            (max.x, max.y) = (max.x.max(c.x), max.y.max(c.y));
+        }
+        let bbox = geo::Rect::new(min, max);
+        let turn = RobustKernel::orient2d(ring[ring.len() - 2], ring[0], ring[1]);
+        let Some(cells) = grid.cover(bbox, &mut scratch.tally) else {
+            return false;
+        };
+        let mut exact: Option<(geo::Geometry, Option<Plain>)> = None;
+        for &(j, listed, inside) in &scratch.tally {
+            let j = j as usize;
+            let Some(rg) = &self.right.geometries[j] else {
+                continue;
+            };
+            let clean_right = self.right.prepared[j]
+                .as_ref()
+                .is_some_and(|pr| pr.is_clean(rg));
+            let known = match (clean_right, &self.right.prepared[j]) {
+                (true, _) if inside == cells => self.predicate.polygon_in_interior(),
+                (true, _) if inside == listed => self.predicate.polygon_partly_inside(),
+                (true, Some(pr)) => {
+                    match areal::convex_contact(ring, turn, pr.edges_near(bbox)) {
+                        // The left polygon lies wholly on one side, as its first vertex.
+                        Contact::Apart => match pr.position(ring[0].x, ring[0].y) {
+                            CoordPos::Inside => self.predicate.polygon_in_interior(),
+                            _ => self.predicate.polygon_in_exterior(),
+                        },
+                        Contact::Proper => self.predicate.polygons_cross(),
+                        Contact::Other => match self.predicate {
+                            Predicate::Intersects => Some(true),
+                            _ => None,
+                        },
+                    }
+                }
+                // An unclean right polygon (40 of the US counties): only where none of its
+                // rings comes near is the answer sure, and its side is found as `Relate`
+                // finds it, by geo's own point location.
+                (false, Some(pr))
+                    if pr.edges_hold_rings
+                        && areal::convex_contact(ring, turn, pr.edges_near(bbox))
+                            == Contact::Apart =>
+                {
+                    match rg.coordinate_position(&ring[0]) {
+                        CoordPos::Inside => self.predicate.polygon_in_interior(),
+                        CoordPos::Outside => self.predicate.polygon_in_exterior(),
+                        CoordPos::OnBoundary => None,
+                    }
+                }
+                _ => None,
+            };
+            let matched = known.unwrap_or_else(|| {
+                let (g, plain) = exact.get_or_insert_with(|| {
+                    let g = geo::Geometry::Polygon(geo::Polygon::new(
+                        geo::LineString(ring.clone()),
+                        Vec::new(),
+                    ));
+                    let plain = Plain::new(&g, usize::MAX);
+                    (g, plain)
+                });
+                let fast = match (&self.right.prepared[j], plain) {
+                    (Some(pr), Some(pl)) => relate_areal(self.predicate, g, pl, rg, pr),
+                    _ => None,
+                };
+                fast.unwrap_or_else(|| self.predicate.test(g, rg))
+            });
+            if matched {
+                found.push((row, self.right_first_row + j as u64));
+            }
+        }
+        true
+    }
+
+    /// The matches of a left geometry decoded from `wkb`, its candidates from the R-tree.
+    fn decoded(&self, wkb: &[u8], row: u64, reach: f64, found: &mut Vec<(u64, u64)>) -> Result<()> {
         let g = geometry::from_wkb(wkb, row)?;
         let Some(b) = geometry::bounds(&g) else {
             return Ok(());
@@ -204,6 +318,7 @@ impl Probe<'_> {
         let mut first = vec![u64::MAX; CHUNK];
         let mut more: Vec<(u32, u64)> = Vec::new();
         let mut row_matches: Vec<u64> = Vec::new();
+        let mut scratch = Scratch::default();
         for chunk in (0..array.len()).step_by(CHUNK) {
             let len = CHUNK.min(array.len() - chunk);
             keyed.clear();
@@ -222,7 +337,9 @@ impl Probe<'_> {
                             starts[block + 1] += 1;
                         }
                     }
-                    None => self.geometry(array.value(i), row, 0.0, others)?,
+                    None => {
+                        self.geometry(array.value(i), row, 0.0, Some(grid), &mut scratch, others)?
+                    }
                 }
             }
             for b in 1..starts.len() {

@@ -129,10 +129,17 @@ impl Edges for Plain {
         if let Some(known) = self.clean.get() {
             return known;
         }
-        let clean = polygons_of(geometry)
-            .iter()
-            .all(|p| geo::Area::unsigned_area(p) > 0.0)
-            && super::clean::is_clean(self, geometry);
+        let convex = match geometry {
+            Geometry::Polygon(p) => {
+                p.interiors().is_empty() && super::clean::is_convex_ring(&p.exterior().0)
+            }
+            _ => false,
+        };
+        let clean = convex
+            || polygons_of(geometry)
+                .iter()
+                .all(|p| geo::Area::unsigned_area(p) > 0.0)
+                && super::clean::is_clean(self, geometry);
         self.clean.set(Some(clean));
         clean
     }

@@ -3,6 +3,7 @@
 
 use geo::algorithm::coordinate_position::CoordPos;
 use geo::Geometry;
+use rayon::prelude::*;
 
 use super::prepared::PreparedPolygon;
 use crate::geometry;
@@ -14,7 +15,8 @@ use crate::geometry;
 /// For polygons each entry also says where the whole cell lies: a cell that no edge of the
 /// polygon touches is wholly inside or wholly outside it (decided once, at its centre), so
 /// points there need no point-in-polygon test at all; only cells an edge's box touches
-/// (every point on an edge falls in one) are tested point by point.
+/// (every point on an edge falls in one) are tested point by point. Only clean polygons
+/// (`clean`) are placed so; an unclean one's cells are all tested.
 pub(crate) struct Grid {
     pub(crate) extent: geo::Rect,
     pub(crate) cells_x: usize,
@@ -72,73 +74,89 @@ impl Grid {
                     ..=axis_cell(r.max().y, extent.min().y, scale_y, cells_y),
             )
         };
-        let mut counts = vec![0u32; cells_x * cells_y + 1];
-        for (_, r) in boxes {
-            let (xs, ys) = span(r);
-            for cy in ys {
-                for cx in xs.clone() {
-                    counts[cy * cells_x + cx + 1] += 1;
-                }
-            }
-        }
-        for i in 1..counts.len() {
-            counts[i] += counts[i - 1];
-        }
-        let mut fill = counts.clone();
-        let mut entries = vec![(0u32, CellPosition::Mixed); counts[cells_x * cells_y] as usize];
-        for &(i, r) in boxes {
-            let (xs, ys) = span(&r);
-            let (x0, y0) = (*xs.start(), *ys.start());
-            let width = xs.end() - x0 + 1;
-            // Cells that an edge's box touches, within this polygon's span.
-            let mut touched = vec![false; width * (ys.end() - y0 + 1)];
-            let prepared_polygon = prepared[i].as_ref();
-            if prepared_polygon.is_some() {
-                if let Some(g) = &geometries[i] {
-                    let (x1, y1) = (*xs.end(), *ys.end());
-                    for_each_edge(g, |a, b| {
-                        // Edges of holes outside the shell may leave the polygon's span.
-                        let (exs, eys) = span(&geo::Rect::new(a, b));
-                        for cy in (*eys.start()).max(y0)..=(*eys.end()).min(y1) {
-                            for cx in (*exs.start()).max(x0)..=(*exs.end()).min(x1) {
-                                touched[(cy - y0) * width + (cx - x0)] = true;
+        // Every (cell, geometry, position) that is kept, geometry by geometry (placed in
+        // parallel, in chunks of geometries, joined in row order); cells wholly outside
+        // their polygon are left out.
+        let place = |chunk: &[(usize, geo::Rect)]| {
+            let mut kept: Vec<(u32, u32, CellPosition)> = Vec::new();
+            let mut touched = Vec::new();
+            for &(i, r) in chunk {
+                let (xs, ys) = span(&r);
+                let (x0, y0) = (*xs.start(), *ys.start());
+                let width = xs.end() - x0 + 1;
+                // Cells that an edge's box touches, within this polygon's span.
+                touched.clear();
+                touched.resize(width * (ys.end() - y0 + 1), false);
+                // Only a clean polygon's cells are placed: an unclean one's inside is what
+                // each predicate's exact test makes of it, so all its cells stay mixed.
+                let prepared_polygon = prepared[i]
+                    .as_ref()
+                    .filter(|pp| geometries[i].as_ref().is_some_and(|g| pp.is_clean(g)));
+                if prepared_polygon.is_some() {
+                    if let Some(g) = &geometries[i] {
+                        let (x1, y1) = (*xs.end(), *ys.end());
+                        for_each_edge(g, |a, b| {
+                            // Edges of holes outside the shell may leave the polygon's span.
+                            let (exs, eys) = span(&geo::Rect::new(a, b));
+                            for cy in (*eys.start()).max(y0)..=(*eys.end()).min(y1) {
+                                for cx in (*exs.start()).max(x0)..=(*exs.end()).min(x1) {
+                                    touched[(cy - y0) * width + (cx - x0)] = true;
+                                }
                             }
-                        }
-                    });
+                        });
+                    }
                 }
-            }
-            for cy in ys {
-                for cx in xs.clone() {
-                    let position = match prepared_polygon {
-                        Some(pp) if !touched[(cy - y0) * width + (cx - x0)] => {
-                            let centre_x = extent.min().x + (cx as f64 + 0.5) / scale_x;
-                            let centre_y = extent.min().y + (cy as f64 + 0.5) / scale_y;
-                            match pp.position(centre_x, centre_y) {
-                                CoordPos::Inside => CellPosition::Inside,
-                                CoordPos::Outside => CellPosition::Outside,
-                                CoordPos::OnBoundary => CellPosition::Mixed,
+                for cy in ys {
+                    // Untouched cells side by side in a row lie on the same side: no
+                    // boundary point lies in either, so one test places a run of them.
+                    let mut run = None;
+                    for cx in xs.clone() {
+                        let position = match prepared_polygon {
+                            Some(pp) if !touched[(cy - y0) * width + (cx - x0)] => *run
+                                .get_or_insert_with(|| {
+                                    let centre_x = extent.min().x + (cx as f64 + 0.5) / scale_x;
+                                    let centre_y = extent.min().y + (cy as f64 + 0.5) / scale_y;
+                                    match pp.position(centre_x, centre_y) {
+                                        CoordPos::Inside => CellPosition::Inside,
+                                        CoordPos::Outside => CellPosition::Outside,
+                                        CoordPos::OnBoundary => CellPosition::Mixed,
+                                    }
+                                }),
+                            _ => {
+                                run = None;
+                                CellPosition::Mixed
                             }
+                        };
+                        if position != CellPosition::Outside {
+                            kept.push(((cy * cells_x + cx) as u32, i as u32, position));
                         }
-                        _ => CellPosition::Mixed,
-                    };
-                    let at = &mut fill[cy * cells_x + cx];
-                    entries[*at as usize] = (i as u32, position);
-                    *at += 1;
+                    }
                 }
             }
+            kept
+        };
+        let chunks: Vec<Vec<(u32, u32, CellPosition)>> = boxes
+            .par_chunks(boxes.len().div_ceil(64).max(1))
+            .map(place)
+            .collect();
+        let kept: Vec<(u32, u32, CellPosition)> = chunks.concat();
+        // A counting sort by cell: the ends of the cells' runs, then each entry placed from
+        // the back, which leaves the starts and keeps the geometries in row order.
+        let mut starts = vec![0u32; cells_x * cells_y + 1];
+        for &(c, _, _) in &kept {
+            starts[c as usize + 1] += 1;
         }
-        // Drop the entries of cells wholly outside their polygon.
-        let mut starts = Vec::with_capacity(counts.len());
-        let mut kept = Vec::with_capacity(entries.len());
-        starts.push(0u32);
-        for c in 0..cells_x * cells_y {
-            kept.extend(
-                entries[counts[c] as usize..counts[c + 1] as usize]
-                    .iter()
-                    .filter(|e| e.1 != CellPosition::Outside),
-            );
-            starts.push(kept.len() as u32);
+        for c in 1..starts.len() {
+            starts[c] += starts[c - 1];
         }
+        let mut entries = vec![(0u32, CellPosition::Mixed); kept.len()];
+        for &(c, i, position) in kept.iter().rev() {
+            let end = &mut starts[c as usize + 1];
+            *end -= 1;
+            entries[*end as usize] = (i, position);
+        }
+        starts.remove(0);
+        starts.push(kept.len() as u32);
         let mut rects = vec![extent; boxes.iter().map(|b| b.0 + 1).max().unwrap_or(0)];
         for &(i, r) in boxes {
             rects[i] = r;
@@ -152,7 +170,7 @@ impl Grid {
             scale_x,
             scale_y,
             starts,
-            entries: kept,
+            entries,
             rects,
         })
     }
@@ -209,6 +227,52 @@ impl Grid {
             (x >= r.min().x && x <= r.max().x && y >= r.min().y && y <= r.max().y)
                 .then_some((i as usize, position))
         })
+    }
+}
+
+/// The most cells a box may span in [`Grid::cover`]; larger boxes are tested exactly.
+const MAX_COVER_CELLS: usize = 64;
+
+impl Grid {
+    /// The geometries listed in the cells that the box `r` spans, as (row, cells listing
+    /// it, cells wholly inside it), sorted by row, into `tally`; returns how many cells the
+    /// box spans, or `None` when the grid cannot place it (it leaves the grid's extent or
+    /// spans too many cells). A geometry missing from a cell has no point there, so a box
+    /// whose cells all lie inside a polygon lies in its interior, and one whose cells
+    /// are each wholly inside or wholly outside never meets its boundary.
+    pub(crate) fn cover(&self, r: geo::Rect, tally: &mut Vec<(u32, u32, u32)>) -> Option<u32> {
+        tally.clear();
+        let (min, max) = (self.extent.min(), self.extent.max());
+        if !(r.min().x >= min.x && r.max().x <= max.x && r.min().y >= min.y && r.max().y <= max.y) {
+            return None;
+        }
+        let x0 = axis_cell(r.min().x, min.x, self.scale_x, self.cells_x);
+        let x1 = axis_cell(r.max().x, min.x, self.scale_x, self.cells_x);
+        let y0 = axis_cell(r.min().y, min.y, self.scale_y, self.cells_y);
+        let y1 = axis_cell(r.max().y, min.y, self.scale_y, self.cells_y);
+        let cells = (x1 - x0 + 1) * (y1 - y0 + 1);
+        if cells > MAX_COVER_CELLS {
+            return None;
+        }
+        for cy in y0..=y1 {
+            for cx in x0..=x1 {
+                let c = cy * self.cells_x + cx;
+                for &(i, position) in
+                    &self.entries[self.starts[c] as usize..self.starts[c + 1] as usize]
+                {
+                    let inside = u32::from(position == CellPosition::Inside);
+                    match tally.iter_mut().find(|t| t.0 == i) {
+                        Some(t) => {
+                            t.1 += 1;
+                            t.2 += inside;
+                        }
+                        None => tally.push((i, 1, inside)),
+                    }
+                }
+            }
+        }
+        tally.sort_unstable_by_key(|t| t.0);
+        Some(cells as u32)
     }
 }
 

@@ -10,6 +10,7 @@ pub(crate) mod prepared;
 pub(crate) use grid::{CellPosition, Grid};
 
 use geo::Geometry;
+use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
@@ -42,7 +43,7 @@ impl PartitionIndexed {
     pub(crate) fn build(p: &Partition, first_row: u64) -> Result<PartitionIndexed> {
         let geometries = p.geometries(first_row)?;
         let prepared: Vec<Option<PreparedPolygon>> = geometries
-            .iter()
+            .par_iter()
             .map(|g| g.as_ref().and_then(PreparedPolygon::new))
             .collect();
         // Boxes of every ring: an (invalid) hole outside its shell is still boundary, which

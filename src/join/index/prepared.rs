@@ -24,6 +24,9 @@ pub(crate) struct PreparedPolygon {
     pub(crate) polygons: usize,
     /// Whether every polygon has a non-zero area (a degenerate one has no interior).
     pub(crate) has_area: bool,
+    /// Whether every point of every ring lies on one of `edges` (no ring is a lone point),
+    /// so that a box no edge comes near holds no point of the boundary.
+    pub(crate) edges_hold_rings: bool,
     /// Whether the polygon is clean (see `clean`), found out when first asked.
     clean: std::sync::OnceLock<bool>,
 }
@@ -54,6 +57,9 @@ impl PreparedPolygon {
             .filter(|(a, b, _)| a != b)
             .collect();
         let has_area = polygons.iter().all(|p| geo::Area::unsigned_area(p) > 0.0);
+        let edges_hold_rings = rings
+            .iter()
+            .all(|(_, r)| r.0.is_empty() || r.0.windows(2).any(|w| w[0] != w[1]));
         // The exterior's box, as GEOS's envelope: a point outside it is outside the polygon,
         // whatever an (invalid) hole outside the shell encloses.
         let bbox = geo::BoundingRect::bounding_rect(geometry)?;
@@ -94,6 +100,7 @@ impl PreparedPolygon {
             edge_polygon,
             polygons: polygons.len(),
             has_area,
+            edges_hold_rings,
             clean: std::sync::OnceLock::new(),
         })
     }
