@@ -1,7 +1,9 @@
 //! Nearest-neighbour join: for each left row, the right rows at the smallest distance.
 
+use arrow_array::Array;
+use geo::algorithm::coordinate_position::{CoordPos, CoordinatePosition};
 use geo::{Distance, Euclidean, Geometry, Point};
-use rstar::AABB;
+use rstar::{PointDistance, AABB};
 
 use super::index::PartitionIndexed;
 use crate::error::Result;
@@ -45,24 +47,35 @@ pub(crate) fn nearest_pairs(
         exclusive,
     } = search;
     let mut out = Vec::new();
-    for (i, g) in left.geometries(left_first_row)?.iter().enumerate() {
-        let Some(g) = g else { continue };
-        let Some(b) = crate::geometry::bounds(g) else {
+    let mut order = Vec::with_capacity(rights.len());
+    let array = left.geometry_array();
+    for i in 0..array.len() {
+        if array.is_null(i) {
+            continue;
+        }
+        let row = left_first_row + i as u64;
+        // Points are read straight from their WKB.
+        let g = match crate::geometry::point_xy(array.value(i)) {
+            Some((x, y)) => Geometry::Point(Point::new(x, y)),
+            None => crate::geometry::from_wkb(array.value(i), row)?,
+        };
+        let Some(b) = crate::geometry::bounds(&g) else {
             continue;
         };
-        let row = left_first_row + i as u64;
         if let Geometry::Point(p) = g {
             out.extend(nearest_to_point(
-                g,
-                *p,
+                &g,
+                p,
                 row,
                 rights,
                 right_first_rows,
                 max_distance,
                 exclusive,
+                &mut order,
             ));
             continue;
         }
+        let g = &g;
         let search = |r: f64| -> Vec<(usize, usize, f64)> {
             let env = AABB::from_corners(
                 [b.min().x - r, b.min().y - r],
@@ -125,35 +138,127 @@ fn nearest_to_point(
     right_first_rows: &[u64],
     max_distance: Option<f64>,
     exclusive: bool,
+    order: &mut Vec<(f64, usize)>,
 ) -> Vec<(u64, u64, f64)> {
     let mut best = max_distance.unwrap_or(f64::INFINITY);
     let mut hits: Vec<(u64, u64, f64)> = Vec::new();
-    for (k, right) in rights.iter().enumerate() {
-        for (item, d2) in right
-            .tree
-            .nearest_neighbor_iter_with_distance_2(&[p.x(), p.y()])
-        {
-            // Box distances are rounded; go a hair past `best` so no tie is missed.
-            if d2.sqrt() > best * (1.0 + 1e-12) + f64::MIN_POSITIVE {
-                break;
-            }
-            let j = item.data;
+    let at = [p.x(), p.y()];
+    // Box distances are rounded; go a hair past `best` so no tie is missed.
+    let reach = |best: f64| best * (1.0 + 1e-12) + f64::MIN_POSITIVE;
+    // The partitions nearest first, so that `best` is small before the others are looked
+    // at, and those wholly farther are skipped.
+    order.clear();
+    order.extend(
+        rights
+            .iter()
+            .enumerate()
+            .map(|(k, right)| (right.tree.root().envelope().distance_2(&at), k)),
+    );
+    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    for &(box_d2, k) in order.iter() {
+        let right = rights[k];
+        if box_d2.sqrt() > reach(best) {
+            break;
+        }
+        let consider = |j: usize, hits: &mut Vec<(u64, u64, f64)>, best: &mut f64| {
             let Some(candidate) = &right.geometries[j] else {
-                continue;
+                return;
             };
             if exclusive && candidate == g {
-                continue;
+                return;
             }
-            let d = Euclidean.distance(g, candidate);
-            if d <= best {
-                best = d;
+            let d = point_distance(p, candidate);
+            if d <= *best {
+                *best = d;
                 hits.push((row, right_first_rows[k] + j as u64, d));
             }
+        };
+        if let (Some(points), false) = (&right.points, exclusive) {
+            // Points: the nearest one, then every point as near (ties).
+            let Some(first) = points.nearest_neighbor(&at) else {
+                continue;
+            };
+            if first.geom().distance_2(&at).sqrt() > reach(best) {
+                continue;
+            }
+            consider(first.data, &mut hits, &mut best);
+            let r = reach(best);
+            for item in points.locate_within_distance(at, r * r) {
+                if item.data != first.data {
+                    consider(item.data, &mut hits, &mut best);
+                }
+            }
+            continue;
+        }
+        for (item, d2) in right.tree.nearest_neighbor_iter_with_distance_2(&at) {
+            if d2.sqrt() > reach(best) {
+                break;
+            }
+            consider(item.data, &mut hits, &mut best);
         }
     }
     hits.retain(|h| h.2 == best);
     hits.sort_by_key(|h| h.1);
     hits
+}
+
+/// The distance from `p` to `g`, computed as GEOS computes it (zero inside a polygon, else
+/// the smallest of GEOS' point-to-segment distances), so that two distances GEOS finds
+/// equal are equal here too and ties are kept as GeoPandas keeps them; geo's own
+/// formula (with `hypot`) can differ in the last bit.
+fn point_distance(p: Point, g: &Geometry) -> f64 {
+    let c = p.0;
+    let to_rings = |rings: &mut dyn Iterator<Item = &geo::LineString>| {
+        rings
+            .flat_map(|r| r.0.windows(2))
+            .map(|w| point_to_segment(c, w[0], w[1]))
+            .fold(f64::INFINITY, f64::min)
+    };
+    match g {
+        Geometry::Point(q) => vertex_distance(c, q.0),
+        Geometry::LineString(l) if !l.0.is_empty() => {
+            to_rings(&mut std::iter::once(l)).min(vertex_distance(c, l.0[0]))
+        }
+        Geometry::Polygon(_) | Geometry::MultiPolygon(_)
+            if g.coordinate_position(&c) != CoordPos::Outside =>
+        {
+            0.0
+        }
+        Geometry::Polygon(poly) if !poly.exterior().0.is_empty() => {
+            to_rings(&mut std::iter::once(poly.exterior()).chain(poly.interiors()))
+        }
+        Geometry::MultiPolygon(mp) if mp.0.iter().all(|poly| !poly.exterior().0.is_empty()) => {
+            to_rings(
+                &mut mp
+                    .0
+                    .iter()
+                    .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors())),
+            )
+        }
+        _ => Euclidean.distance(&Geometry::Point(p), g),
+    }
+}
+
+fn vertex_distance(p: geo::Coord, q: geo::Coord) -> f64 {
+    let (dx, dy) = (p.x - q.x, p.y - q.y);
+    (dx * dx + dy * dy).sqrt()
+}
+
+/// GEOS' `Distance::pointToSegment`, operation for operation.
+fn point_to_segment(p: geo::Coord, a: geo::Coord, b: geo::Coord) -> f64 {
+    if a == b {
+        return vertex_distance(p, a);
+    }
+    let len2 = (b.x - a.x) * (b.x - a.x) + (b.y - a.y) * (b.y - a.y);
+    let r = ((p.x - a.x) * (b.x - a.x) + (p.y - a.y) * (b.y - a.y)) / len2;
+    if r <= 0.0 {
+        return vertex_distance(p, a);
+    }
+    if r >= 1.0 {
+        return vertex_distance(p, b);
+    }
+    let s = ((a.y - p.y) * (b.x - a.x) - (a.x - p.x) * (b.y - a.y)) / len2;
+    s.abs() * len2.sqrt()
 }
 
 /// A starting search radius for a left partition: the side of a square that holds one

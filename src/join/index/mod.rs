@@ -25,6 +25,9 @@ pub(crate) struct PartitionIndexed {
     pub(crate) prepared: Vec<Option<PreparedPolygon>>,
     pub(crate) tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
     pub(crate) grid: Option<Grid>,
+    /// When every geometry is a point, a tree of the points themselves: rstar's nearest
+    /// neighbour search on degenerate boxes falls back to its slower iterator.
+    pub(crate) points: Option<RTree<GeomWithData<[f64; 2], usize>>>,
 }
 
 impl PartitionIndexed {
@@ -62,7 +65,17 @@ impl PartitionIndexed {
                 )
             })
             .collect();
+        let points: Option<Vec<GeomWithData<[f64; 2], usize>>> = geometries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| Some((i, g.as_ref()?)))
+            .map(|(i, g)| match g {
+                Geometry::Point(p) => Some(GeomWithData::new([p.x(), p.y()], i)),
+                _ => None,
+            })
+            .collect();
         Ok(PartitionIndexed {
+            points: points.map(RTree::bulk_load),
             grid: Grid::new(&rects, &geometries, &prepared),
             geometries,
             prepared,
