@@ -69,8 +69,7 @@ pub(crate) fn nearest_pairs(
                 row,
                 rights,
                 right_first_rows,
-                max_distance,
-                exclusive,
+                search,
                 &mut order,
             ));
             continue;
@@ -136,10 +135,10 @@ fn nearest_to_point(
     row: u64,
     rights: &[&PartitionIndexed],
     right_first_rows: &[u64],
-    max_distance: Option<f64>,
-    exclusive: bool,
+    search: &NearestParams,
     order: &mut Vec<(f64, usize)>,
 ) -> Vec<(u64, u64, f64)> {
+    let (max_distance, exclusive) = (search.max_distance, search.exclusive);
     let mut best = max_distance.unwrap_or(f64::INFINITY);
     let mut hits: Vec<(u64, u64, f64)> = Vec::new();
     let at = [p.x(), p.y()];

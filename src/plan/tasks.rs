@@ -26,7 +26,7 @@ pub(crate) enum Value {
     Count(u64),
     Keys(shuffle::Keys),
     Plan(shuffle::ShufflePlan),
-    Index(join::PartitionIndexed),
+    Index(Box<join::PartitionIndexed>),
     Pairs(Vec<(u64, u64)>),
     NearestPairs(Vec<(u64, u64, f64)>),
 }
@@ -138,7 +138,7 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
         }
         TaskKind::BuildIndex { first_row } => {
             let p = partition(task, &inputs[0])?;
-            Value::Index(join::PartitionIndexed::build(p, *first_row)?)
+            Value::Index(Box::new(join::PartitionIndexed::build(p, *first_row)?))
         }
         TaskKind::JoinPair {
             predicate,
@@ -169,7 +169,7 @@ pub(crate) fn run_task(task: &Task, inputs: &[Arc<Value>], ctx: &Context) -> Res
             let rights = inputs[1..]
                 .iter()
                 .map(|v| match v.as_ref() {
-                    Value::Index(ix) => Ok(ix),
+                    Value::Index(ix) => Ok(&**ix),
                     _ => Err(wrong(task, "something other than an index")),
                 })
                 .collect::<Result<Vec<_>>>()?;
