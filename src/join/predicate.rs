@@ -165,10 +165,25 @@ impl Predicate {
     }
 
     /// Whether `left <self> right`, exactly.
+    ///
+    /// Every predicate but `DWithin` holds only for geometries that intersect. On invalid
+    /// polygons (a degenerate ring) GEOS' and geo's DE-9IM can report meeting interiors for
+    /// geometries a positive distance apart; here `intersects` decides first, so such a
+    /// pair satisfies no predicate, as its distance says.
+    ///
+    /// ```
+    /// use geo::{point, polygon, Geometry};
+    /// use geoframe::join::Predicate;
+    /// let square: Geometry = polygon![(x: 0., y: 0.), (x: 2., y: 0.), (x: 2., y: 2.), (x: 0., y: 2.)].into();
+    /// let inside: Geometry = point!(x: 1., y: 1.).into();
+    /// assert!(Predicate::Within.test(&inside, &square));
+    /// assert!(!Predicate::Touches.test(&inside, &square));
+    /// ```
     pub fn test(self, left: &Geometry, right: &Geometry) -> bool {
         match self {
             Predicate::Intersects => left.intersects(right),
             Predicate::DWithin(d) => Euclidean.distance(left, right) <= d,
+            _ if !left.intersects(right) => false,
             _ => {
                 let m = left.relate(right);
                 match self {
