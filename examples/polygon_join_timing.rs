@@ -6,7 +6,8 @@
 //!
 //!     cargo run --release --example polygon_join_timing -- 1e6 states within intersects
 //!
-//! With `NO_PLAIN=1` the plain loop is left out (it takes minutes on large polygons).
+//! With `NO_PLAIN=1` the plain loop is left out (it takes minutes on large polygons);
+//! `ROUNDS=N` times each side N times (default 3).
 
 #[path = "support/baseline.rs"]
 mod baseline;
@@ -60,7 +61,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (mut plain, mut ours) = (Vec::new(), Vec::new());
         let (mut plain_pairs, mut our_pairs) = (0u64, 0u64);
         let skip_plain = std::env::var_os("NO_PLAIN").is_some();
-        for _ in 0..3 {
+        let rounds: usize = std::env::var("ROUNDS").map_or(Ok(3), |r| r.parse())?;
+        for _ in 0..rounds {
             let t = Instant::now();
             let mut pairs = 0u64;
             let left_geoms: &[geo::Geometry] = if skip_plain { &[] } else { &left_geoms };

@@ -194,9 +194,9 @@ fn large_polygon() -> impl Strategy<Value = Geometry> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
 
-    /// Small polygons against larger ones: the convex ones are read straight from their WKB
-    /// and placed through the right side's grid, decided there or by the edges near them,
-    /// and every answer must be `Relate`'s.
+    /// Small polygons against larger ones, either side: the convex ones are read straight
+    /// from their WKB and placed through the right side's grid, decided there or by the
+    /// edges near them, and every answer must be `Relate`'s.
     #[test]
     fn small_polygons_equal_brute_force(
         left in proptest::collection::vec(small_polygon(), 1..60),
@@ -217,6 +217,18 @@ proptest! {
             }
             let got = index_pairs(&sjoin(&lf, &rf, How::Inner, p).unwrap());
             prop_assert_eq!(got, want, "{:?}", p);
+            // The large polygons on the left: each small convex candidate is decided from
+            // the large one's edges near it.
+            let mut want = Vec::new();
+            for (j, b) in right.iter().enumerate() {
+                for (i, a) in left.iter().enumerate() {
+                    if oracle(p, b, a) {
+                        want.push((Some(j as i64), Some(i as i64)));
+                    }
+                }
+            }
+            let got = index_pairs(&sjoin(&rf, &lf, How::Inner, p).unwrap());
+            prop_assert_eq!(got, want, "large {:?} small", p);
         }
     }
 }

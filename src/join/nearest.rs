@@ -5,6 +5,7 @@ use geo::algorithm::coordinate_position::{CoordPos, CoordinatePosition};
 use geo::{Distance, Euclidean, Geometry, Point};
 use rstar::{PointDistance, AABB};
 
+use super::index::prepared::PreparedPolygon;
 use super::index::PartitionIndexed;
 use crate::error::Result;
 use crate::partition::Partition;
@@ -166,7 +167,7 @@ fn nearest_to_point(
             if exclusive && candidate == g {
                 return;
             }
-            let d = point_distance(p, candidate);
+            let d = point_distance(p, candidate, right.prepared[j].as_ref());
             if d <= *best {
                 *best = d;
                 hits.push((row, right_first_rows[k] + j as u64, d));
@@ -205,8 +206,14 @@ fn nearest_to_point(
 /// the smallest of GEOS' point-to-segment distances), so that two distances GEOS finds
 /// equal are equal here too and ties are kept as GeoPandas keeps them; geo's own
 /// formula (with `hypot`) can differ in the last bit.
-fn point_distance(p: Point, g: &Geometry) -> f64 {
+fn point_distance(p: Point, g: &Geometry, prepared: Option<&PreparedPolygon>) -> f64 {
     let c = p.0;
+    // A clean polygon answers through its bands; an unclean one as GEOS' point locator
+    // does (a hole outside its shell takes nothing away), which geo's matches.
+    let outside = || match prepared {
+        Some(pr) if pr.is_clean(g) => pr.position(c.x, c.y) == CoordPos::Outside,
+        _ => g.coordinate_position(&c) == CoordPos::Outside,
+    };
     let to_rings = |rings: &mut dyn Iterator<Item = &geo::LineString>| {
         rings
             .flat_map(|r| r.0.windows(2))
@@ -218,11 +225,7 @@ fn point_distance(p: Point, g: &Geometry) -> f64 {
         Geometry::LineString(l) if !l.0.is_empty() => {
             to_rings(&mut std::iter::once(l)).min(vertex_distance(c, l.0[0]))
         }
-        Geometry::Polygon(_) | Geometry::MultiPolygon(_)
-            if g.coordinate_position(&c) != CoordPos::Outside =>
-        {
-            0.0
-        }
+        Geometry::Polygon(_) | Geometry::MultiPolygon(_) if !outside() => 0.0,
         Geometry::Polygon(poly) if !poly.exterior().0.is_empty() => {
             to_rings(&mut std::iter::once(poly.exterior()).chain(poly.interiors()))
         }

@@ -29,7 +29,12 @@ pub(crate) fn probe(
     predicate: Predicate,
 ) -> Result<Vec<(u64, u64)>> {
     let reach = predicate.reach();
-    let grid = right.grid.as_ref().filter(|_| reach == 0.0);
+    // Only points and small polygons go through the grid: it is built for them alone.
+    let grid = if reach == 0.0 && has_small_rows(left.geometry_array(), right.median_box) {
+        right.grid()
+    } else {
+        None
+    };
     let array = left.geometry_array();
     let mut found = Vec::with_capacity(array.len() / 2);
     let mut others = Vec::new();
@@ -53,6 +58,31 @@ pub(crate) fn probe(
     Ok(found)
 }
 
+/// Whether any of the first rows is a point, or a polygon of one ring no larger than four
+/// times the right side's median box: those go through the grid (larger ones span more
+/// cells than it places).
+fn has_small_rows(array: &arrow_array::BinaryArray, median_box: (f64, f64)) -> bool {
+    let mut ring = Vec::new();
+    (0..array.len())
+        .filter(|&i| !array.is_null(i))
+        .take(16)
+        .any(|i| {
+            let wkb = array.value(i);
+            if geometry::point_xy(wkb).is_some() {
+                return true;
+            }
+            if !geometry::single_ring(wkb, &mut ring) {
+                return false;
+            }
+            let (mut min, mut max) = (ring[0], ring[0]);
+            for c in &ring {
+                (min.x, min.y) = (min.x.min(c.x), min.y.min(c.y));
+                (max.x, max.y) = (max.x.max(c.x), max.y.max(c.y));
+            }
+            max.x - min.x <= 4.0 * median_box.0 && max.y - min.y <= 4.0 * median_box.1
+        })
+}
+
 /// Left polygons with at most this many edges are not prepared: walking them is cheaper.
 const SMALL_POLYGON_EDGES: usize = 32;
 
@@ -70,6 +100,59 @@ fn relate_areal(
     } else {
         areal::test(predicate.converse(), right, pr, left, pl)
     }
+}
+
+/// `convex <predicate> other`, for a convex polygon bounded by `ring` (its box `bbox`, its
+/// turns all `turn`) against a polygon prepared as `prepared`, where the other's edges near
+/// it decide; `None` when an exact test must.
+fn convex_against(
+    predicate: Predicate,
+    ring: &[geo::Coord],
+    bbox: geo::Rect,
+    turn: geo::kernels::Orientation,
+    other: &geo::Geometry,
+    prepared: &PreparedPolygon,
+    clean: bool,
+) -> Option<bool> {
+    let contact = areal::convex_contact(ring, turn, prepared.edges_near(bbox));
+    match (clean, contact) {
+        // The convex polygon lies wholly on one side, as its first vertex.
+        (true, Contact::Apart) => match prepared.position(ring[0].x, ring[0].y) {
+            CoordPos::Inside => predicate.polygon_in_interior(),
+            _ => predicate.polygon_in_exterior(),
+        },
+        (true, Contact::Proper) => predicate.polygons_cross(),
+        (true, Contact::Other) => (predicate == Predicate::Intersects).then_some(true),
+        // An unclean polygon (40 of the US counties): only where none of its rings comes
+        // near is the answer sure, and its side is found as `Relate` finds it, by geo's own
+        // point location.
+        (false, Contact::Apart) if prepared.edges_hold_rings => {
+            match other.coordinate_position(&ring[0]) {
+                CoordPos::Inside => predicate.polygon_in_interior(),
+                CoordPos::Outside => predicate.polygon_in_exterior(),
+                CoordPos::OnBoundary => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The ring, box and turn of a polygon of one strictly convex ring.
+fn convex_ring(g: &geo::Geometry) -> Option<(&[geo::Coord], geo::Rect, geo::kernels::Orientation)> {
+    let geo::Geometry::Polygon(p) = g else {
+        return None;
+    };
+    let ring = &p.exterior().0;
+    if !p.interiors().is_empty() || !is_convex_ring(ring) {
+        return None;
+    }
+    let (mut min, mut max) = (ring[0], ring[0]);
+    for c in ring {
+        (min.x, min.y) = (min.x.min(c.x), min.y.min(c.y));
+        (max.x, max.y) = (max.x.max(c.x), max.y.max(c.y));
+    }
+    let turn = RobustKernel::orient2d(ring[ring.len() - 2], ring[0], ring[1]);
+    Some((ring, geo::Rect::new(min, max), turn))
 }
 
 /// Buffers reused from row to row.
@@ -207,33 +290,8 @@ impl Probe<'_> {
             let known = match (clean_right, &self.right.prepared[j]) {
                 (true, _) if inside == cells => self.predicate.polygon_in_interior(),
                 (true, _) if inside == listed => self.predicate.polygon_partly_inside(),
-                (true, Some(pr)) => {
-                    match areal::convex_contact(ring, turn, pr.edges_near(bbox)) {
-                        // The left polygon lies wholly on one side, as its first vertex.
-                        Contact::Apart => match pr.position(ring[0].x, ring[0].y) {
-                            CoordPos::Inside => self.predicate.polygon_in_interior(),
-                            _ => self.predicate.polygon_in_exterior(),
-                        },
-                        Contact::Proper => self.predicate.polygons_cross(),
-                        Contact::Other => match self.predicate {
-                            Predicate::Intersects => Some(true),
-                            _ => None,
-                        },
-                    }
-                }
-                // An unclean right polygon (40 of the US counties): only where none of its
-                // rings comes near is the answer sure, and its side is found as `Relate`
-                // finds it, by geo's own point location.
-                (false, Some(pr))
-                    if pr.edges_hold_rings
-                        && areal::convex_contact(ring, turn, pr.edges_near(bbox))
-                            == Contact::Apart =>
-                {
-                    match rg.coordinate_position(&ring[0]) {
-                        CoordPos::Inside => self.predicate.polygon_in_interior(),
-                        CoordPos::Outside => self.predicate.polygon_in_exterior(),
-                        CoordPos::OnBoundary => None,
-                    }
+                (_, Some(pr)) => {
+                    convex_against(self.predicate, ring, bbox, turn, rg, pr, clean_right)
                 }
                 _ => None,
             };
@@ -276,7 +334,20 @@ impl Probe<'_> {
         let plain = Plain::new(&g, SMALL_POLYGON_EDGES);
         let mut prepared: Option<Option<PreparedPolygon>> = None;
         for (j, rg) in self.right.candidates_in(&env) {
+            // A small convex right polygon against a large left one: the left one's edges
+            // near it decide, as for a small convex left polygon, with the sides swapped.
+            let swapped = match reach {
+                0.0 => convex_ring(rg).and_then(|(ring, bbox, turn)| {
+                    let pl = prepared
+                        .get_or_insert_with(|| PreparedPolygon::new(&g))
+                        .as_ref()?;
+                    let clean = pl.is_clean(&g);
+                    convex_against(self.predicate.converse(), ring, bbox, turn, &g, pl, clean)
+                }),
+                _ => None,
+            };
             let fast = match (&self.right.prepared[j], reach) {
+                _ if swapped.is_some() => swapped,
                 (Some(pr), 0.0) => match &plain {
                     Some(pl) => relate_areal(self.predicate, &g, pl, rg, pr),
                     None => prepared
@@ -409,7 +480,7 @@ mod tests {
         )
         .unwrap();
         let index = PartitionIndexed::build(&counties.partitions()[0], 0).unwrap();
-        let grid = index.grid.as_ref().unwrap();
+        let grid = index.grid().unwrap();
         // Beyond one chunk, with points on county vertices (boundaries) mixed in.
         let mut points: Vec<Geometry> = crate::datagen::uniform_points(300_000, 11, 300_000)
             .unwrap()

@@ -24,7 +24,12 @@ pub(crate) struct PartitionIndexed {
     pub(crate) geometries: Vec<Option<Geometry>>,
     pub(crate) prepared: Vec<Option<PreparedPolygon>>,
     pub(crate) tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
-    pub(crate) grid: Option<Grid>,
+    /// The boxes of the geometries, by row, for the grid.
+    rects: Vec<(usize, geo::Rect)>,
+    /// The median width and height of those boxes.
+    pub(crate) median_box: (f64, f64),
+    /// Built when a probe first asks (`grid`): only points and small polygons use it.
+    grid: std::sync::OnceLock<Option<Grid>>,
     /// When every geometry is a point, a tree of the points themselves: rstar's nearest
     /// neighbour search on degenerate boxes falls back to its slower iterator.
     pub(crate) points: Option<RTree<GeomWithData<[f64; 2], usize>>>,
@@ -39,6 +44,13 @@ impl PartitionIndexed {
         self.tree
             .locate_in_envelope_intersecting(env)
             .filter_map(|c| self.geometries[c.data].as_ref().map(|g| (c.data, g)))
+    }
+
+    /// The grid over the geometries' boxes, built on first use.
+    pub(crate) fn grid(&self) -> Option<&Grid> {
+        self.grid
+            .get_or_init(|| Grid::new(&self.rects, &self.geometries, &self.prepared))
+            .as_ref()
     }
 
     /// Decodes `p` (its rows numbered from `first_row` in errors), prepares its polygons
@@ -74,9 +86,20 @@ impl PartitionIndexed {
                 _ => None,
             })
             .collect();
+        let median = |side: fn(geo::Rect) -> f64| {
+            let mut v: Vec<f64> = rects.iter().map(|&(_, r)| side(r)).collect();
+            let mid = v.len() / 2;
+            if v.is_empty() {
+                return 0.0;
+            }
+            *v.select_nth_unstable_by(mid, f64::total_cmp).1
+        };
+        let median_box = (median(geo::Rect::width), median(geo::Rect::height));
         Ok(PartitionIndexed {
+            median_box,
             points: points.map(RTree::bulk_load),
-            grid: Grid::new(&rects, &geometries, &prepared),
+            grid: std::sync::OnceLock::new(),
+            rects,
             geometries,
             prepared,
             tree: RTree::bulk_load(boxes),
