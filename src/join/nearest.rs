@@ -64,7 +64,7 @@ pub(crate) fn nearest_pairs(
             continue;
         };
         if let Geometry::Point(p) = g {
-            out.extend(nearest_to_point(
+            nearest_to_point(
                 &g,
                 p,
                 row,
@@ -72,7 +72,8 @@ pub(crate) fn nearest_pairs(
                 right_first_rows,
                 search,
                 &mut order,
-            ));
+                &mut out,
+            );
             continue;
         }
         let g = &g;
@@ -138,10 +139,13 @@ fn nearest_to_point(
     right_first_rows: &[u64],
     search: &NearestParams,
     order: &mut Vec<(f64, usize)>,
-) -> Vec<(u64, u64, f64)> {
+    out: &mut Vec<(u64, u64, f64)>,
+) {
     let (max_distance, exclusive) = (search.max_distance, search.exclusive);
     let mut best = max_distance.unwrap_or(f64::INFINITY);
-    let mut hits: Vec<(u64, u64, f64)> = Vec::new();
+    // This point's matches are appended to `out`, then the farther ones dropped.
+    let start = out.len();
+    let hits = out;
     let at = [p.x(), p.y()];
     // Box distances are rounded; go a hair past `best` so no tie is missed.
     let reach = |best: f64| best * (1.0 + 1e-12) + f64::MIN_POSITIVE;
@@ -181,11 +185,11 @@ fn nearest_to_point(
             if first.geom().distance_2(&at).sqrt() > reach(best) {
                 continue;
             }
-            consider(first.data, &mut hits, &mut best);
+            consider(first.data, &mut *hits, &mut best);
             let r = reach(best);
             for item in points.locate_within_distance(at, r * r) {
                 if item.data != first.data {
-                    consider(item.data, &mut hits, &mut best);
+                    consider(item.data, &mut *hits, &mut best);
                 }
             }
             continue;
@@ -194,12 +198,18 @@ fn nearest_to_point(
             if d2.sqrt() > reach(best) {
                 break;
             }
-            consider(item.data, &mut hits, &mut best);
+            consider(item.data, &mut *hits, &mut best);
         }
     }
-    hits.retain(|h| h.2 == best);
-    hits.sort_by_key(|h| h.1);
-    hits
+    let mut kept = start;
+    for k in start..hits.len() {
+        if hits[k].2 == best {
+            hits[kept] = hits[k];
+            kept += 1;
+        }
+    }
+    hits.truncate(kept);
+    hits[start..].sort_by_key(|h| h.1);
 }
 
 /// The distance from `p` to `g`, computed as GEOS computes it (zero inside a polygon, else
