@@ -65,7 +65,6 @@ pub(crate) fn nearest_pairs(
         };
         if let Geometry::Point(p) = g {
             nearest_to_point(
-                &g,
                 p,
                 row,
                 rights,
@@ -132,7 +131,6 @@ pub(crate) fn nearest_pairs(
 /// distance (a lower bound of the geometry's distance from a point) until the boxes lie
 /// farther than the best distance found, so no box-growing rounds are needed.
 fn nearest_to_point(
-    g: &Geometry,
     p: Point,
     row: u64,
     rights: &[&PartitionIndexed],
@@ -142,6 +140,7 @@ fn nearest_to_point(
     out: &mut Vec<(u64, u64, f64)>,
 ) {
     let (max_distance, exclusive) = (search.max_distance, search.exclusive);
+    let g = &Geometry::Point(p);
     let mut best = max_distance.unwrap_or(f64::INFINITY);
     // This point's matches are appended to `out`, then the farther ones dropped.
     let start = out.len();
