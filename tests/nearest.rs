@@ -86,6 +86,25 @@ proptest! {
         let joined = sjoin_nearest(&lf, &rf, how, max, Some("dist")).unwrap();
         prop_assert_eq!(rows(&joined), brute(&left, &right, max, how));
     }
+
+    /// Points to points: the right partitions' points are searched as one tree (ties on the
+    /// integer grid are common).
+    #[test]
+    fn nearest_points_equal_brute_force(
+        left in proptest::collection::vec((0i32..30, 0i32..30), 1..60),
+        right in proptest::collection::vec((0i32..30, 0i32..30), 1..60),
+        left_rows in 1usize..64,
+        right_rows in 1usize..16,
+        max in proptest::option::of(0.0..8.0f64),
+    ) {
+        let point = |&(x, y): &(i32, i32)| Geometry::Point(geo::point!(x: x as f64, y: y as f64));
+        let left: Vec<Geometry> = left.iter().map(point).collect();
+        let right: Vec<Geometry> = right.iter().map(point).collect();
+        let lf = GeoFrame::from_geometries(left.clone(), None).unwrap().repartition(left_rows).unwrap();
+        let rf = GeoFrame::from_geometries(right.clone(), None).unwrap().repartition(right_rows).unwrap();
+        let joined = sjoin_nearest(&lf, &rf, How::Left, max, Some("dist")).unwrap();
+        prop_assert_eq!(rows(&joined), brute(&left, &right, max, How::Left));
+    }
 }
 
 #[test]

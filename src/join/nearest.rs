@@ -3,7 +3,8 @@
 use arrow_array::Array;
 use geo::algorithm::coordinate_position::{CoordPos, CoordinatePosition};
 use geo::{Distance, Euclidean, Geometry, Point};
-use rstar::{PointDistance, AABB};
+use rstar::primitives::GeomWithData;
+use rstar::{PointDistance, RTree, AABB};
 
 use super::index::prepared::PreparedPolygon;
 use super::index::PartitionIndexed;
@@ -49,6 +50,24 @@ pub(crate) fn nearest_pairs(
     } = search;
     let mut out = Vec::new();
     let mut order = Vec::with_capacity(rights.len());
+    // Right layers of points: one tree over all of their partitions, so that each left point
+    // asks one nearest question (and one for ties) however many partitions may hold it.
+    let merged: Option<RTree<GeomWithData<[f64; 2], (u32, u32)>>> =
+        (!exclusive && rights.len() > 1 && rights.iter().all(|r| r.points.is_some())).then(|| {
+            RTree::bulk_load(
+                rights
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(k, r)| {
+                        r.points.iter().flat_map(move |tree| {
+                            tree.iter().map(move |q| {
+                                GeomWithData::new(*q.geom(), (k as u32, q.data as u32))
+                            })
+                        })
+                    })
+                    .collect(),
+            )
+        });
     let array = left.geometry_array();
     for i in 0..array.len() {
         if array.is_null(i) {
@@ -63,6 +82,10 @@ pub(crate) fn nearest_pairs(
         let Some(b) = crate::geometry::bounds(&g) else {
             continue;
         };
+        if let (Geometry::Point(p), Some(tree)) = (&g, &merged) {
+            nearest_point_in(*p, row, tree, right_first_rows, max_distance, &mut out);
+            continue;
+        }
         if let Geometry::Point(p) = g {
             nearest_to_point(
                 p,
@@ -125,6 +148,39 @@ pub(crate) fn nearest_pairs(
         }
     }
     Ok(out)
+}
+
+/// The nearest right points of one left point, from one tree over every right partition's
+/// points (data: partition, row in it): the nearest point, then every point as near (ties,
+/// in right row order).
+fn nearest_point_in(
+    p: Point,
+    row: u64,
+    tree: &RTree<GeomWithData<[f64; 2], (u32, u32)>>,
+    right_first_rows: &[u64],
+    max_distance: Option<f64>,
+    out: &mut Vec<(u64, u64, f64)>,
+) {
+    let at = [p.x(), p.y()];
+    let distance = |q: &[f64; 2]| vertex_distance(p.0, geo::Coord { x: q[0], y: q[1] });
+    let Some(first) = tree.nearest_neighbor(&at) else {
+        return;
+    };
+    let best = distance(first.geom());
+    if best > max_distance.unwrap_or(f64::INFINITY) || best.is_nan() {
+        return;
+    }
+    // A hair past `best`: two squared distances that differ may round to one distance.
+    let r = best * (1.0 + 1e-12) + f64::MIN_POSITIVE;
+    let start = out.len();
+    for q in tree.locate_within_distance(at, r * r) {
+        let d = distance(q.geom());
+        if d == best {
+            let (k, j) = q.data;
+            out.push((row, right_first_rows[k as usize] + j as u64, d));
+        }
+    }
+    out[start..].sort_by_key(|h| h.1);
 }
 
 /// The nearest right rows of one left point: each right R-tree is walked in order of box
