@@ -52,7 +52,7 @@ pub(crate) fn nearest_pairs(
     let mut order = Vec::with_capacity(rights.len());
     // Right layers of points: one tree over all of their partitions, so that each left point
     // asks one nearest question (and one for ties) however many partitions may hold it.
-    let merged: Option<RTree<GeomWithData<[f64; 2], (u32, u32)>>> =
+    let merged: Option<PointTree> =
         (!exclusive && rights.len() > 1 && rights.iter().all(|r| r.points.is_some())).then(|| {
             RTree::bulk_load(
                 rights
@@ -150,13 +150,16 @@ pub(crate) fn nearest_pairs(
     Ok(out)
 }
 
+/// Right points from several partitions, each with its partition and its row there.
+type PointTree = RTree<GeomWithData<[f64; 2], (u32, u32)>>;
+
 /// The nearest right points of one left point, from one tree over every right partition's
 /// points (data: partition, row in it): the nearest point, then every point as near (ties,
 /// in right row order).
 fn nearest_point_in(
     p: Point,
     row: u64,
-    tree: &RTree<GeomWithData<[f64; 2], (u32, u32)>>,
+    tree: &PointTree,
     right_first_rows: &[u64],
     max_distance: Option<f64>,
     out: &mut Vec<(u64, u64, f64)>,
