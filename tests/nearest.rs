@@ -238,6 +238,18 @@ fn nearest_without_a_distance_column() {
     }
 }
 
+/// `data/us_counties`, read whole.
+fn counties() -> GeoFrame {
+    geoframe::io::read_shapefile(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/data/us_counties/us_counties.shp"
+        ),
+        &Default::default(),
+    )
+    .unwrap()
+}
+
 /// Point 495987 of the peers' 1e6 splitmix points lies at exactly the same distance,
 /// 0.01064040382157998, from counties 06001 and 06075: GeoPandas keeps both. For 06075 the
 /// nearest part is a degenerate hole (A, A, B, A) outside its shell, on 06001's boundary;
@@ -252,14 +264,7 @@ fn a_tie_through_an_invalid_hole_is_kept_as_geopandas_keeps_it() {
         Geometry::Point(geo::point!(x: -122.34292579674648, y: 37.78406917980748))
     );
     let one = GeoFrame::from_geometries(vec![point], points.crs().cloned()).unwrap();
-    let counties = geoframe::io::read_shapefile(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/data/us_counties/us_counties.shp"
-        ),
-        &Default::default(),
-    )
-    .unwrap();
+    let counties = counties();
     let joined = sjoin_nearest(&one, &counties, How::Inner, None, Some("dist")).unwrap();
     let geoids = joined.column("geoid").unwrap();
     let geoids: Vec<&str> = (0..joined.len())
@@ -281,14 +286,7 @@ fn a_tie_through_an_invalid_hole_is_kept_as_geopandas_keeps_it() {
 #[test]
 fn nearest_counties_equal_geopandas_to_the_bit() {
     let points = geoframe::datagen::uniform_points(3_000, 42, 1_000).unwrap();
-    let counties = geoframe::io::read_shapefile(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/data/us_counties/us_counties.shp"
-        ),
-        &Default::default(),
-    )
-    .unwrap();
+    let counties = counties();
     let joined = sjoin_nearest(&points, &counties, How::Inner, None, Some("dist")).unwrap();
     let got: Vec<(i64, i64, f64)> = rows(&joined)
         .into_iter()

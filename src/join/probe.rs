@@ -74,12 +74,8 @@ fn has_small_rows(array: &arrow_array::BinaryArray, median_box: (f64, f64)) -> b
             if !geometry::single_ring(wkb, &mut ring) {
                 return false;
             }
-            let (mut min, mut max) = (ring[0], ring[0]);
-            for c in &ring {
-                (min.x, min.y) = (min.x.min(c.x), min.y.min(c.y));
-                (max.x, max.y) = (max.x.max(c.x), max.y.max(c.y));
-            }
-            max.x - min.x <= 4.0 * median_box.0 && max.y - min.y <= 4.0 * median_box.1
+            let b = ring_box(&ring);
+            b.width() <= 4.0 * median_box.0 && b.height() <= 4.0 * median_box.1
         })
 }
 
@@ -146,13 +142,22 @@ fn convex_ring(g: &geo::Geometry) -> Option<(&[geo::Coord], geo::Rect, geo::kern
     if !p.interiors().is_empty() || !is_convex_ring(ring) {
         return None;
     }
+    Some((ring, ring_box(ring), convex_turn(ring)))
+}
+
+/// The box of a ring that has a point.
+fn ring_box(ring: &[geo::Coord]) -> geo::Rect {
     let (mut min, mut max) = (ring[0], ring[0]);
     for c in ring {
         (min.x, min.y) = (min.x.min(c.x), min.y.min(c.y));
         (max.x, max.y) = (max.x.max(c.x), max.y.max(c.y));
     }
-    let turn = RobustKernel::orient2d(ring[ring.len() - 2], ring[0], ring[1]);
-    Some((ring, geo::Rect::new(min, max), turn))
+    geo::Rect::new(min, max)
+}
+
+/// The way every turn of a strictly convex closed ring goes.
+fn convex_turn(ring: &[geo::Coord]) -> geo::kernels::Orientation {
+    RobustKernel::orient2d(ring[ring.len() - 2], ring[0], ring[1])
 }
 
 /// Buffers reused from row to row.
@@ -268,13 +273,7 @@ impl Probe<'_> {
         found: &mut Vec<(u64, u64)>,
     ) -> bool {
         let ring = &scratch.ring;
-        let (mut min, mut max) = (ring[0], ring[0]);
-        for c in ring {
-            (min.x, min.y) = (min.x.min(c.x), min.y.min(c.y));
-            (max.x, max.y) = (max.x.max(c.x), max.y.max(c.y));
-        }
-        let bbox = geo::Rect::new(min, max);
-        let turn = RobustKernel::orient2d(ring[ring.len() - 2], ring[0], ring[1]);
+        let (bbox, turn) = (ring_box(ring), convex_turn(ring));
         let Some(cells) = grid.cover(bbox, &mut scratch.tally) else {
             return false;
         };
