@@ -157,7 +157,8 @@ fn small_polygon() -> impl Strategy<Value = Geometry> {
 }
 
 /// Right polygons larger than the small ones: boxes, boxes with holes, eight-pointed stars,
-/// and invalid ones (overlapping parts, a hole collapsed to a line, a bow tie).
+/// and invalid ones (overlapping parts, a hole collapsed to a line, a bow tie, rings that
+/// touch).
 fn large_polygon() -> impl Strategy<Value = Geometry> {
     prop_oneof![
         (0i32..8, 0i32..8, 1i32..6, 1i32..6)
@@ -188,7 +189,61 @@ fn large_polygon() -> impl Strategy<Value = Geometry> {
             let (x, y) = (x as f64, y as f64);
             Geometry::Polygon(polygon![(x: x, y: y), (x: x + 3.0, y: y + 3.0), (x: x + 3.0, y: y), (x: x, y: y + 3.0)])
         }),
+        (0i32..6, 0i32..6, 0usize..4).prop_map(|(x, y, k)| touching_rings(x as f64, y as f64, k)),
     ]
+}
+
+/// Polygons whose rings touch at a point: a hole with a vertex on its shell's edge, a shell
+/// that touches itself round an inverted hole, a figure eight of two squares meeting at a
+/// corner, and a ring that winds twice round a diamond (a ring touching itself, crossing
+/// there).
+fn touching_rings(x: f64, y: f64, k: usize) -> Geometry {
+    let ring = |points: &[(f64, f64)]| {
+        LineString::from(
+            points
+                .iter()
+                .map(|&(a, b)| (x + a, y + b))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let shell = |points: &[(f64, f64)]| Geometry::Polygon(geo::Polygon::new(ring(points), vec![]));
+    match k {
+        0 => Geometry::Polygon(geo::Polygon::new(
+            rect(x as i32, y as i32, 4, 4).exterior().clone(),
+            vec![ring(&[(0.0, 2.0), (2.0, 1.0), (2.0, 3.0)])],
+        )),
+        1 => shell(&[
+            (0.0, 0.0),
+            (4.0, 0.0),
+            (4.0, 4.0),
+            (2.0, 4.0),
+            (3.0, 2.0),
+            (1.0, 2.0),
+            (2.0, 4.0),
+            (0.0, 4.0),
+        ]),
+        2 => shell(&[
+            (0.0, 0.0),
+            (2.0, 0.0),
+            (2.0, 2.0),
+            (4.0, 2.0),
+            (4.0, 4.0),
+            (2.0, 4.0),
+            (2.0, 2.0),
+            (0.0, 2.0),
+        ]),
+        _ => shell(&[
+            (0.0, 2.0),
+            (0.0, 0.0),
+            (4.0, 0.0),
+            (4.0, 4.0),
+            (0.0, 4.0),
+            (0.0, 2.0),
+            (2.0, 1.0),
+            (3.0, 2.0),
+            (2.0, 3.0),
+        ]),
+    }
 }
 
 proptest! {

@@ -276,10 +276,10 @@ fn nearest_to_point(
 /// formula (with `hypot`) can differ in the last bit.
 fn point_distance(p: Point, g: &Geometry, prepared: Option<&PreparedPolygon>) -> f64 {
     let c = p.0;
-    // A clean polygon answers through its bands; an unclean one as GEOS' point locator
+    // A sound polygon answers through its bands; any other as GEOS' point locator
     // does (a hole outside its shell takes nothing away), which geo's matches.
     let outside = || match prepared {
-        Some(pr) if pr.is_clean(g) => pr.position(c.x, c.y) == CoordPos::Outside,
+        Some(pr) if pr.is_sound(g) => pr.position(c.x, c.y) == CoordPos::Outside,
         _ => g.coordinate_position(&c) == CoordPos::Outside,
     };
     let to_rings = |rings: &mut dyn Iterator<Item = &geo::LineString>| {

@@ -8,7 +8,8 @@ use geo::kernels::{Kernel, RobustKernel};
 use rstar::AABB;
 
 use super::areal::{self, Contact};
-use super::index::clean::is_convex_ring;
+use super::index::clean::{on_segment, Cleanliness};
+use super::index::convex::is_convex_ring;
 use super::index::edges::{Edges, Plain};
 use super::index::prepared::PreparedPolygon;
 use super::index::{CellPosition, Grid, PartitionIndexed};
@@ -108,21 +109,34 @@ fn convex_against(
     turn: geo::kernels::Orientation,
     other: &geo::Geometry,
     prepared: &PreparedPolygon,
-    clean: bool,
 ) -> Option<bool> {
+    let cleanliness = prepared.cleanliness(other);
     let contact = areal::convex_contact(ring, turn, prepared.edges_near(bbox));
-    match (clean, contact) {
-        // The convex polygon lies wholly on one side, as its first vertex.
-        (true, Contact::Apart) => match prepared.position(ring[0].x, ring[0].y) {
-            CoordPos::Inside => predicate.polygon_in_interior(),
-            _ => predicate.polygon_in_exterior(),
-        },
-        (true, Contact::Proper) => predicate.polygons_cross(),
-        (true, Contact::Other) => (predicate == Predicate::Intersects).then_some(true),
-        // An unclean polygon (40 of the US counties): only where none of its rings comes
-        // near is the answer sure, and its side is found as `Relate` finds it, by geo's own
-        // point location.
-        (false, Contact::Apart) if prepared.edges_hold_rings => {
+    match (cleanliness, contact) {
+        // The convex polygon lies wholly on one side, as its first vertex. Parity places it
+        // as geo's point location would where rings only touch each other.
+        (_, Contact::Apart) if prepared.is_sound(other) => {
+            match prepared.position(ring[0].x, ring[0].y) {
+                CoordPos::Inside => predicate.polygon_in_interior(),
+                _ => predicate.polygon_in_exterior(),
+            }
+        }
+        (Cleanliness::Clean, Contact::Proper) => predicate.polygons_cross(),
+        // Where rings touch, a proper crossing says the same unless it is at a touch point:
+        // then some vertex near lies on the convex polygon's boundary.
+        (Cleanliness::Touching, Contact::Proper)
+            if !prepared
+                .edges_near(bbox)
+                .any(|(u, v, _)| on_ring(ring, u) || on_ring(ring, v)) =>
+        {
+            predicate.polygons_cross()
+        }
+        (Cleanliness::Clean | Cleanliness::Touching, Contact::Proper | Contact::Other) => {
+            (predicate == Predicate::Intersects).then_some(true)
+        }
+        // Any other polygon: only where none of its rings comes near is the answer sure,
+        // and its side is found as `Relate` finds it, by geo's own point location.
+        (Cleanliness::Unsound, Contact::Apart) if prepared.edges_hold_rings => {
             match other.coordinate_position(&ring[0]) {
                 CoordPos::Inside => predicate.polygon_in_interior(),
                 CoordPos::Outside => predicate.polygon_in_exterior(),
@@ -131,6 +145,11 @@ fn convex_against(
         }
         _ => None,
     }
+}
+
+/// Whether `c` lies on the closed ring `ring`.
+fn on_ring(ring: &[geo::Coord], c: geo::Coord) -> bool {
+    ring.windows(2).any(|w| on_segment(w[0], w[1], c))
 }
 
 /// The ring, box and turn of a polygon of one strictly convex ring.
@@ -283,16 +302,16 @@ impl Probe<'_> {
             let Some(rg) = &self.right.geometries[j] else {
                 continue;
             };
-            let clean_right = self.right.prepared[j]
-                .as_ref()
-                .is_some_and(|pr| pr.is_clean(rg));
-            let known = match (clean_right, &self.right.prepared[j]) {
-                (true, _) if inside == cells => self.predicate.polygon_in_interior(),
-                (true, _) if inside == listed => self.predicate.polygon_partly_inside(),
-                (_, Some(pr)) => {
-                    convex_against(self.predicate, ring, bbox, turn, rg, pr, clean_right)
+            // Only a sound polygon's cells are placed (see `Grid`).
+            let known = match &self.right.prepared[j] {
+                Some(pr) if inside == cells && pr.is_sound(rg) => {
+                    self.predicate.polygon_in_interior()
                 }
-                _ => None,
+                Some(pr) if inside == listed && pr.is_sound(rg) => {
+                    self.predicate.polygon_partly_inside()
+                }
+                Some(pr) => convex_against(self.predicate, ring, bbox, turn, rg, pr),
+                None => None,
             };
             let matched = known.unwrap_or_else(|| {
                 let (g, plain) = exact.get_or_insert_with(|| {
@@ -340,8 +359,7 @@ impl Probe<'_> {
                     let pl = prepared
                         .get_or_insert_with(|| PreparedPolygon::new(&g))
                         .as_ref()?;
-                    let clean = pl.is_clean(&g);
-                    convex_against(self.predicate.converse(), ring, bbox, turn, &g, pl, clean)
+                    convex_against(self.predicate.converse(), ring, bbox, turn, &g, pl)
                 }),
                 _ => None,
             };

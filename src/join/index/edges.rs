@@ -131,7 +131,7 @@ impl Edges for Plain {
         }
         let convex = match geometry {
             Geometry::Polygon(p) => {
-                p.interiors().is_empty() && super::clean::is_convex_ring(&p.exterior().0)
+                p.interiors().is_empty() && super::convex::is_convex_ring(&p.exterior().0)
             }
             _ => false,
         };

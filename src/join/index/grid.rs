@@ -15,8 +15,8 @@ use crate::geometry;
 /// For polygons each entry also says where the whole cell lies: a cell that no edge of the
 /// polygon touches is wholly inside or wholly outside it (decided once, at its centre), so
 /// points there need no point-in-polygon test at all; only cells an edge's box touches
-/// (every point on an edge falls in one) are tested point by point. Only clean polygons
-/// (`clean`) are placed so; an unclean one's cells are all tested.
+/// (every point on an edge falls in one) are tested point by point. Only sound polygons
+/// (`clean::Cleanliness`) are placed so; an unsound one's cells are all tested.
 pub(crate) struct Grid {
     pub(crate) extent: geo::Rect,
     pub(crate) cells_x: usize,
@@ -55,7 +55,12 @@ impl Grid {
             .iter()
             .map(|b| Some(b.1))
             .reduce(geometry::merge_bounds)??;
-        let (cells_x, cells_y) = grid_size(boxes, &extent);
+        let edges: usize = boxes
+            .iter()
+            .filter_map(|&(i, _)| prepared[i].as_ref())
+            .map(PreparedPolygon::size)
+            .sum();
+        let (cells_x, cells_y) = grid_size(boxes, &extent, edges);
         let scale_x = if extent.width() > 0.0 {
             cells_x as f64 / extent.width()
         } else {
@@ -87,11 +92,12 @@ impl Grid {
                 // Cells that an edge's box touches, within this polygon's span.
                 touched.clear();
                 touched.resize(width * (ys.end() - y0 + 1), false);
-                // Only a clean polygon's cells are placed: an unclean one's inside is what
-                // each predicate's exact test makes of it, so all its cells stay mixed.
+                // Only a sound polygon's cells are placed (where parity places points as
+                // geo does): an unsound one's inside is what each predicate's exact test
+                // makes of it, so all its cells stay mixed.
                 let prepared_polygon = prepared[i]
                     .as_ref()
-                    .filter(|pp| geometries[i].as_ref().is_some_and(|g| pp.is_clean(g)));
+                    .filter(|pp| geometries[i].as_ref().is_some_and(|g| pp.is_sound(g)));
                 if prepared_polygon.is_some() {
                     if let Some(g) = &geometries[i] {
                         let (x1, y1) = (*xs.end(), *ys.end());
@@ -236,21 +242,26 @@ const MAX_COVER_CELLS: usize = 64;
 impl Grid {
     /// The geometries listed in the cells that the box `r` spans, as (row, cells listing
     /// it, cells wholly inside it), sorted by row, into `tally`; returns how many cells the
-    /// box spans, or `None` when the grid cannot place it (it leaves the grid's extent or
-    /// spans too many cells). A geometry missing from a cell has no point there, so a box
-    /// whose cells all lie inside a polygon lies in its interior, and one whose cells
-    /// are each wholly inside or wholly outside never meets its boundary.
+    /// box spans, or `None` when the grid cannot place it (it lies wholly outside the
+    /// grid's extent or spans too many cells). A geometry missing from a cell has no point
+    /// there, so a box whose cells all lie inside a polygon lies in its interior, and one
+    /// whose cells are each wholly inside or wholly outside never meets its boundary. A
+    /// box that leaves the extent counts one cell more, outside every geometry.
     pub(crate) fn cover(&self, r: geo::Rect, tally: &mut Vec<(u32, u32, u32)>) -> Option<u32> {
         tally.clear();
         let (min, max) = (self.extent.min(), self.extent.max());
-        if !(r.min().x >= min.x && r.max().x <= max.x && r.min().y >= min.y && r.max().y <= max.y) {
+        let within =
+            r.min().x >= min.x && r.max().x <= max.x && r.min().y >= min.y && r.max().y <= max.y;
+        let meets =
+            r.max().x >= min.x && r.min().x <= max.x && r.max().y >= min.y && r.min().y <= max.y;
+        if !meets {
             return None;
         }
         let x0 = axis_cell(r.min().x, min.x, self.scale_x, self.cells_x);
         let x1 = axis_cell(r.max().x, min.x, self.scale_x, self.cells_x);
         let y0 = axis_cell(r.min().y, min.y, self.scale_y, self.cells_y);
         let y1 = axis_cell(r.max().y, min.y, self.scale_y, self.cells_y);
-        let cells = (x1 - x0 + 1) * (y1 - y0 + 1);
+        let cells = (x1 - x0 + 1) * (y1 - y0 + 1) + usize::from(!within);
         if cells > MAX_COVER_CELLS {
             return None;
         }
@@ -288,9 +299,11 @@ fn axis_cell(v: f64, start: f64, scale: f64, n: usize) -> usize {
 /// empty (US counties span the globe, from the Aleutians to Guam, and a grid sized by
 /// count alone gave the contiguous states cells larger than a county); at most 1,024
 /// cells per box and 4,096 per side.
-fn grid_size(boxes: &[(usize, geo::Rect)], extent: &geo::Rect) -> (usize, usize) {
+fn grid_size(boxes: &[(usize, geo::Rect)], extent: &geo::Rect, edges: usize) -> (usize, usize) {
     const PER_BOX: f64 = 1024.0;
     const SPLIT: f64 = 8.0;
+    const EDGES_PER_CELL: f64 = 4.0;
+    const MAX_CELLS: f64 = (1 << 22) as f64;
     let median = |side: fn(geo::Rect) -> f64| {
         let mut v: Vec<f64> = boxes.iter().map(|b| side(b.1)).collect();
         let mid = v.len() / 2;
@@ -314,6 +327,14 @@ fn grid_size(boxes: &[(usize, geo::Rect)], extent: &geo::Rect) -> (usize, usize)
         let shrink = (budget / (wide * high)).sqrt();
         wide = (wide * shrink).max(1.0).floor();
         high = (high * shrink).max(1.0).floor();
+    }
+    // A few polygons of many edges (a country's border): enough cells that most lie
+    // wholly inside or outside, so that a point or small polygon there needs no edge.
+    let want = (edges as f64 / EDGES_PER_CELL).min(MAX_CELLS);
+    if wide * high < want && extent.width() > 0.0 && extent.height() > 0.0 {
+        let grow = (want / (wide * high)).sqrt();
+        wide = (wide * grow).ceil().min(4096.0);
+        high = (high * grow).ceil().min(4096.0);
     }
     (wide as usize, high as usize)
 }

@@ -3,6 +3,7 @@
 //! meets the partition.
 
 pub(crate) mod clean;
+pub(crate) mod convex;
 pub(crate) mod edges;
 mod grid;
 pub(crate) mod prepared;

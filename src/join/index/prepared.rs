@@ -10,6 +10,8 @@ use geo::algorithm::coordinate_position::CoordPos;
 use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::{Coord, Geometry, LineString, Rect};
 
+use super::clean::Cleanliness;
+
 /// A polygon or multipolygon ready for fast point location and edge lookups.
 #[derive(Debug, Clone)]
 pub(crate) struct PreparedPolygon {
@@ -27,8 +29,8 @@ pub(crate) struct PreparedPolygon {
     /// Whether every point of every ring lies on one of `edges` (no ring is a lone point),
     /// so that a box no edge comes near holds no point of the boundary.
     pub(crate) edges_hold_rings: bool,
-    /// Whether the polygon is clean (see `clean`), found out when first asked.
-    clean: std::sync::OnceLock<bool>,
+    /// How clean the polygon is (see `clean`), found out when first asked.
+    clean: std::sync::OnceLock<Cleanliness>,
 }
 
 /// An edge near a box: its ends and the polygon it belongs to.
@@ -108,9 +110,28 @@ impl PreparedPolygon {
     /// Whether `geometry`, which this was prepared from, is clean enough for the
     /// edge-based predicates (checked once).
     pub(crate) fn is_clean(&self, geometry: &Geometry) -> bool {
-        *self
-            .clean
-            .get_or_init(|| self.has_area && super::clean::is_clean(self, geometry))
+        self.cleanliness(geometry) == Cleanliness::Clean
+    }
+
+    /// How clean `geometry`, which this was prepared from, is (checked once).
+    pub(crate) fn cleanliness(&self, geometry: &Geometry) -> Cleanliness {
+        *self.clean.get_or_init(|| {
+            if self.has_area {
+                super::clean::cleanliness(self, geometry)
+            } else {
+                Cleanliness::Unsound
+            }
+        })
+    }
+
+    /// Whether [`PreparedPolygon::position`] places every point off the boundary of
+    /// `geometry` (which this was prepared from) as geo's point location does: the
+    /// polygon is clean, or its rings only touch (`Cleanliness::Touching`) or have no area
+    /// (`Cleanliness::Sound`).
+    /// A ring that is a lone point is left out: no edge holds it, so a box that meets no
+    /// edge may still hold that point of the boundary.
+    pub(crate) fn is_sound(&self, geometry: &Geometry) -> bool {
+        self.edges_hold_rings && self.cleanliness(geometry) != Cleanliness::Unsound
     }
 
     /// How many edges the ray from `(x, y)` to the right crosses (half-open in y), each
