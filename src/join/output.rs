@@ -122,6 +122,14 @@ pub(crate) fn assemble_rows(spec: &OutputSpec<'_>) -> Result<Partition> {
         None => UInt64Array::from_iter_values(pairs.iter().map(|&(a, _)| a - base_first_row)),
         Some(rows) => UInt64Array::from_iter_values(rows.iter().map(|r| r.0)),
     };
+    for (column, field) in base
+        .batch()
+        .columns()
+        .iter()
+        .zip(base.batch().schema().fields())
+    {
+        fits_one_array(column.as_ref(), local.values(), field.name())?;
+    }
     let mut columns: Vec<ArrayRef> = base
         .batch()
         .columns()
@@ -225,6 +233,33 @@ pub(crate) fn assemble_rows(spec: &OutputSpec<'_>) -> Result<Partition> {
         base_geometry,
         bounds.finish(),
     ))
+}
+
+/// An error, rather than Arrow's offset overflow, where the rows `rows` of a binary or
+/// string column (large polygons repeated once per match) would pass the 2 GiB an Arrow
+/// array of 32-bit offsets holds.
+fn fits_one_array(column: &dyn Array, rows: &[u64], name: &str) -> Result<()> {
+    use arrow_array::cast::AsArray;
+    let length = |r: u64| -> u64 {
+        let r = r as usize;
+        match column.data_type() {
+            DataType::Binary => column.as_binary::<i32>().value_length(r) as u64,
+            DataType::Utf8 => column.as_string::<i32>().value_length(r) as u64,
+            _ => 0,
+        }
+    };
+    if !matches!(column.data_type(), DataType::Binary | DataType::Utf8) {
+        return Ok(());
+    }
+    let bytes: u64 = rows.iter().map(|&r| length(r)).sum();
+    if bytes > i32::MAX as u64 {
+        return Err(Error::InvalidArgument(format!(
+            "the join output of one partition would hold {bytes} bytes in column '{name}', \
+             more than one Arrow array holds (2 GiB): give the side whose rows are repeated \
+             smaller partitions (--partitions, GeoFrame::repartition)"
+        )));
+    }
+    Ok(())
 }
 
 /// `take` for a WKB column of 2D points only (21 bytes each, no nulls): fixed-size copies
