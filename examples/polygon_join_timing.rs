@@ -6,6 +6,9 @@
 //!
 //!     cargo run --release --example polygon_join_timing -- 1e6 states within intersects
 //!
+//! The layer may also be a GeoParquet file (`NO_PLAIN=1` skips the plain loop, which takes
+//! hours against polygons of 10^5 vertices).
+//!
 //! With `NO_PLAIN=1` the plain loop is left out (it takes minutes on large polygons);
 //! `ROUNDS=N` times each side N times (default 3).
 
@@ -31,10 +34,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n = args.next().unwrap_or_else(|| "1e6".into()).parse::<f64>()? as u64;
     let layer = args.next().unwrap_or_else(|| "states".into());
     let predicates: Vec<String> = args.collect();
-    let right = read_shapefile(
-        format!("data/us_{layer}/us_{layer}.shp"),
-        &ShapefileOptions::default(),
-    )?;
+    // A layer name (`states`, `counties`) or a GeoParquet file of right polygons.
+    let right = if layer.ends_with(".parquet") {
+        geoframe::io::read_geoparquet(&layer, &Default::default())?
+    } else {
+        read_shapefile(
+            format!("data/us_{layer}/us_{layer}.shp"),
+            &ShapefileOptions::default(),
+        )?
+    };
     let source = geoframe::datagen::PointSource::diamonds(
         n,
         geoframe::datagen::DEFAULT_SEED,

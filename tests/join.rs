@@ -444,3 +444,45 @@ fn diamonds_apart_from_degenerate_county_rings_do_not_intersect() {
         }
     }
 }
+
+/// Counties 08031 and 51121 have a hole that is a single point repeated four times, inside
+/// the shell. GEOS reports a diamond round such a point as meeting the county's exterior
+/// (2121FF212), as if the point had an area, so the diamond overlaps the county and is not
+/// within it; geoframe answers as GEOS does (the point hole is left to `Relate`). Expected
+/// answers are shapely 2.2's, either side; the second diamond is away from the hole
+/// (2FF1FF212).
+#[test]
+fn a_point_hole_inside_the_shell_answers_as_geos() {
+    let county: geo::Geometry = geo::Polygon::new(
+        geo::LineString::from(vec![(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)]),
+        vec![geo::LineString::from(vec![(5.0, 5.0); 4])],
+    )
+    .into();
+    let diamond = |x: f64, y: f64| -> geo::Geometry {
+        geo::Polygon::new(
+            geo::LineString::from(vec![(x + 1.0, y), (x, y + 1.0), (x - 1.0, y), (x, y - 1.0)]),
+            vec![],
+        )
+        .into()
+    };
+    let shapes = vec![diamond(5.3, 4.8), diamond(2.0, 2.0)];
+    let left = geoframe::GeoFrame::from_geometries(shapes, None).unwrap();
+    let right = geoframe::GeoFrame::from_geometries(vec![county], None).unwrap();
+    let expected: [(Predicate, &[i64]); 7] = [
+        (Predicate::Intersects, &[0, 1]),
+        (Predicate::Within, &[1]),
+        (Predicate::CoveredBy, &[1]),
+        (Predicate::Touches, &[]),
+        (Predicate::Overlaps, &[0]),
+        (Predicate::Crosses, &[]),
+        (Predicate::Equals, &[]),
+    ];
+    for (p, rows) in expected {
+        let want: Vec<(i64, i64)> = rows.iter().map(|&i| (i, 0)).collect();
+        let joined = sjoin(&left, &right, How::Inner, p).unwrap();
+        assert_eq!(pairs(&joined), want, "diamonds {p:?} county");
+        let swapped = sjoin(&right, &left, How::Inner, p.converse()).unwrap();
+        let want: Vec<(i64, i64)> = rows.iter().map(|&i| (0, i)).collect();
+        assert_eq!(pairs(&swapped), want, "county {:?} diamonds", p.converse());
+    }
+}
