@@ -72,10 +72,6 @@ pub(crate) enum Cleanliness {
     Unsound,
 }
 
-pub(crate) fn is_clean(prepared: &impl Edges, geometry: &Geometry) -> bool {
-    cleanliness(prepared, geometry) == Cleanliness::Clean
-}
-
 /// Whether a ring has no area: all its points on one line.
 fn is_degenerate(ring: &LineString) -> bool {
     let Some(&first) = ring.0.first() else {

@@ -7,7 +7,7 @@ use geo::Coord;
 /// Whether the closed ring `ring` bounds a strictly convex polygon: every turn goes the
 /// same way and none is straight, and the edges wind round once (each coordinate of the
 /// edge direction changes sign twice). Such a ring alone is a clean polygon with an area,
-/// found with a few orientation tests instead of `clean::is_clean`'s edge lookups.
+/// found with a few orientation tests instead of `clean::cleanliness`' edge lookups.
 pub(crate) fn is_convex_ring(ring: &[Coord]) -> bool {
     let n = ring.len().saturating_sub(1);
     if n < 3 || ring[0] != ring[n] {

@@ -8,6 +8,7 @@ use std::cell::Cell;
 use geo::algorithm::coordinate_position::CoordPos;
 use geo::{Coord, Geometry, Polygon, Rect};
 
+use super::clean::Cleanliness;
 use super::prepared::{locate, NearEdge, PreparedPolygon};
 
 /// A polygon or multipolygon as the edge-based predicates see it.
@@ -22,8 +23,8 @@ pub(crate) trait Edges {
     fn position(&self, x: f64, y: f64) -> CoordPos;
     /// How many edges the ray from `v` to the right crosses (half-open in y).
     fn ray_crossings(&self, v: Coord) -> usize;
-    /// Whether `geometry` (what this side was made from) is clean (see `clean`).
-    fn is_clean(&self, geometry: &Geometry) -> bool;
+    /// How clean `geometry` (what this side was made from) is (see `clean`).
+    fn cleanliness(&self, geometry: &Geometry) -> Cleanliness;
     /// The work of walking every edge.
     fn size(&self) -> usize;
 }
@@ -44,8 +45,8 @@ impl Edges for PreparedPolygon {
     fn ray_crossings(&self, v: Coord) -> usize {
         PreparedPolygon::ray_crossings(self, v)
     }
-    fn is_clean(&self, geometry: &Geometry) -> bool {
-        PreparedPolygon::is_clean(self, geometry)
+    fn cleanliness(&self, geometry: &Geometry) -> Cleanliness {
+        PreparedPolygon::cleanliness(self, geometry)
     }
     fn size(&self) -> usize {
         PreparedPolygon::size(self)
@@ -76,7 +77,7 @@ pub(crate) struct Plain {
     bbox: Rect,
     polygons: usize,
     edges: Vec<NearEdge>,
-    clean: Cell<Option<bool>>,
+    clean: Cell<Option<Cleanliness>>,
 }
 
 impl Plain {
@@ -125,7 +126,7 @@ impl Edges for Plain {
             .filter(|&&(a, b, _)| super::clean::crosses_ray(a, b, v))
             .count()
     }
-    fn is_clean(&self, geometry: &Geometry) -> bool {
+    fn cleanliness(&self, geometry: &Geometry) -> Cleanliness {
         if let Some(known) = self.clean.get() {
             return known;
         }
@@ -135,13 +136,18 @@ impl Edges for Plain {
             }
             _ => false,
         };
-        let clean = convex
-            || polygons_of(geometry)
-                .iter()
-                .all(|p| geo::Area::unsigned_area(p) > 0.0)
-                && super::clean::is_clean(self, geometry);
-        self.clean.set(Some(clean));
-        clean
+        let cleanliness = if convex {
+            Cleanliness::Clean
+        } else if polygons_of(geometry)
+            .iter()
+            .all(|p| geo::Area::unsigned_area(p) > 0.0)
+        {
+            super::clean::cleanliness(self, geometry)
+        } else {
+            Cleanliness::Unsound
+        };
+        self.clean.set(Some(cleanliness));
+        cleanliness
     }
     fn size(&self) -> usize {
         self.edges.len()

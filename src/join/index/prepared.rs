@@ -107,12 +107,6 @@ impl PreparedPolygon {
         })
     }
 
-    /// Whether `geometry`, which this was prepared from, is clean enough for the
-    /// edge-based predicates (checked once).
-    pub(crate) fn is_clean(&self, geometry: &Geometry) -> bool {
-        self.cleanliness(geometry) == Cleanliness::Clean
-    }
-
     /// How clean `geometry`, which this was prepared from, is (checked once).
     pub(crate) fn cleanliness(&self, geometry: &Geometry) -> Cleanliness {
         *self.clean.get_or_init(|| {
