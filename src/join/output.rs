@@ -240,18 +240,21 @@ pub(crate) fn assemble_rows(spec: &OutputSpec<'_>) -> Result<Partition> {
 /// array of 32-bit offsets holds.
 fn fits_one_array(column: &dyn Array, rows: &[u64], name: &str) -> Result<()> {
     use arrow_array::cast::AsArray;
-    let length = |r: u64| -> u64 {
-        let r = r as usize;
-        match column.data_type() {
-            DataType::Binary => column.as_binary::<i32>().value_length(r) as u64,
-            DataType::Utf8 => column.as_string::<i32>().value_length(r) as u64,
-            _ => 0,
+    let bytes: u64 = match column.data_type() {
+        DataType::Binary => {
+            let values = column.as_binary::<i32>();
+            rows.iter()
+                .map(|&r| values.value_length(r as usize) as u64)
+                .sum()
         }
+        DataType::Utf8 => {
+            let values = column.as_string::<i32>();
+            rows.iter()
+                .map(|&r| values.value_length(r as usize) as u64)
+                .sum()
+        }
+        _ => return Ok(()),
     };
-    if !matches!(column.data_type(), DataType::Binary | DataType::Utf8) {
-        return Ok(());
-    }
-    let bytes: u64 = rows.iter().map(|&r| length(r)).sum();
     if bytes > i32::MAX as u64 {
         return Err(Error::InvalidArgument(format!(
             "the join output of one partition would hold {bytes} bytes in column '{name}', \

@@ -302,14 +302,11 @@ impl Probe<'_> {
             let Some(rg) = &self.right.geometries[j] else {
                 continue;
             };
-            // Only a sound polygon's cells are placed (see `Grid`).
+            // Only a sound polygon's cells are placed (see `Grid`): an unsound one has no
+            // cell inside, and so takes the edge test.
             let known = match &self.right.prepared[j] {
-                Some(pr) if inside == cells && pr.is_sound(rg) => {
-                    self.predicate.polygon_in_interior()
-                }
-                Some(pr) if inside == listed && pr.is_sound(rg) => {
-                    self.predicate.polygon_partly_inside()
-                }
+                _ if inside == cells => self.predicate.polygon_in_interior(),
+                _ if inside == listed => self.predicate.polygon_partly_inside(),
                 Some(pr) => convex_against(self.predicate, ring, bbox, turn, rg, pr),
                 None => None,
             };

@@ -103,7 +103,6 @@ fn edge_meets_soundly(
     p: Coord,
     q: Coord,
     touches: &mut Touches,
-    clean: &mut bool,
 ) -> bool {
     let (mut itself, mut at_p, mut at_q) = (0, 0, 0);
     for (u, v, _) in prepared.edges_near(Rect::new(p, q)) {
@@ -137,7 +136,6 @@ fn edge_meets_soundly(
                     }
                 }
                 1 => {
-                    *clean = false;
                     let &(_, t) = on.iter().find(|(hit, _)| *hit).expect("one hit");
                     touches.points.push(t);
                     if t == u || t == v {
@@ -153,7 +151,6 @@ fn edge_meets_soundly(
     }
     for (count, t) in [(at_p, p), (at_q, q)] {
         if count > 1 {
-            *clean = false;
             touches.points.push(t);
         }
     }
@@ -227,7 +224,6 @@ pub(crate) fn cleanliness(prepared: &impl Edges, geometry: &Geometry) -> Cleanli
         .iter()
         .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
         .collect();
-    let mut clean = true;
     let mut degenerate = vec![false; rings.len()];
     let mut any_degenerate = false;
     let mut touches = Touches::default();
@@ -242,9 +238,7 @@ pub(crate) fn cleanliness(prepared: &impl Edges, geometry: &Geometry) -> Cleanli
             continue;
         }
         for w in ring.0.windows(2) {
-            if w[0] != w[1]
-                && !edge_meets_soundly(prepared, r, w[0], w[1], &mut touches, &mut clean)
-            {
+            if w[0] != w[1] && !edge_meets_soundly(prepared, r, w[0], w[1], &mut touches) {
                 return Cleanliness::Unsound;
             }
         }
@@ -321,7 +315,8 @@ pub(crate) fn cleanliness(prepared: &impl Edges, geometry: &Geometry) -> Cleanli
         }
         first_ring += count;
     }
-    match (clean, any_degenerate) {
+    // A clean polygon's edges meet nowhere but at their ends: no touch point was found.
+    match (touches.points.is_empty(), any_degenerate) {
         (_, true) => Cleanliness::Sound,
         (true, false) => Cleanliness::Clean,
         (false, false) => Cleanliness::Touching,
