@@ -1,4 +1,5 @@
-//! Reading and writing geospatial files: ESRI shapefiles, GeoParquet and GeoJSON.
+//! Reading and writing geospatial files: ESRI shapefiles, GeoParquet, GeoJSON, FlatGeobuf
+//! and GeoPackage.
 //!
 //! Each format is a [`PartitionSource`] (partitions read on demand, by a plan's tasks or
 //! in parallel by the `read_*` functions) and a [`PartitionSink`] (partitions written in
@@ -8,12 +9,17 @@
 //! is complete, so a failed write never leaves a half file under the target name.
 
 pub(crate) mod atomic;
+mod attributes;
+pub mod flatgeobuf;
 pub mod geojson;
 pub mod geoparquet;
 mod guard;
 pub mod shapefile;
 mod source;
 
+pub use self::flatgeobuf::{
+    read_flatgeobuf, write_flatgeobuf, FlatGeobufSink, FlatGeobufSource, FlatGeobufWriteOptions,
+};
 pub use self::geojson::{read_geojson, write_geojson, GeoJsonSink, GeoJsonSource};
 pub use self::geoparquet::{
     native_encoding_for, read_geoparquet, read_geoparquet_bbox, write_geoparquet,

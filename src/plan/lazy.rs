@@ -65,6 +65,28 @@ pub fn scan_geojson(path: impl AsRef<Path>, rows_per_partition: usize) -> Result
     )?)))
 }
 
+/// A lazy frame over a FlatGeobuf file, `rows_per_partition` features per partition (see
+/// [`crate::io::FlatGeobufSource`]: with the file's spatial index, each partition is a run
+/// of its leaves, bounded by their boxes, before any feature is read).
+///
+/// ```
+/// use geoframe::io::{read_shapefile, write_flatgeobuf};
+/// use geoframe::join::{How, Predicate};
+/// use geoframe::plan::{scan_flatgeobuf, ExecuteOptions};
+/// let countries = read_shapefile("data/naturalearth_lowres/naturalearth_lowres.shp", &Default::default())?;
+/// let path = std::env::temp_dir().join("geoframe_scan_flatgeobuf_doc.fgb");
+/// write_flatgeobuf(&countries, &path)?;
+/// let scanned = scan_flatgeobuf(&path, 20)?;
+/// let touching = scanned.sjoin(&scanned, How::Inner, Predicate::Touches)?;
+/// assert!(touching.collect(&ExecuteOptions::default())?.len() > 300);
+/// # Ok::<(), geoframe::Error>(())
+/// ```
+pub fn scan_flatgeobuf(path: impl AsRef<Path>, rows_per_partition: usize) -> Result<LazyFrame> {
+    Ok(LazyFrame::scan(Arc::new(
+        crate::io::FlatGeobufSource::open(path, rows_per_partition)?,
+    )))
+}
+
 impl From<GeoFrame> for LazyFrame {
     fn from(frame: GeoFrame) -> LazyFrame {
         LazyFrame::scan(Arc::new(MemorySource(frame)))

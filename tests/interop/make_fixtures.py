@@ -1,4 +1,5 @@
-"""Writes the peer-made GeoParquet files under tests/data/peers/ that tests/peer_files.rs reads.
+"""Writes the peer-made files under tests/data/peers/ that tests/peer_files.rs reads:
+GeoParquet from GeoPandas and DuckDB, FlatGeobuf and GeoPackage from GDAL (through pyogrio).
 
 usage: python make_fixtures.py OUT_DIR   (run once with GeoPandas, DuckDB installed; the
 files are committed, so the Rust tests need no Python)
@@ -21,6 +22,13 @@ for compression in ["snappy", "zstd", "gzip", "brotli", "lz4", "none"]:
 countries.to_parquet(os.path.join(out, "countries_geopandas_covering.parquet"), write_covering_bbox=True, row_group_size=50)
 cities.to_parquet(os.path.join(out, "cities_geopandas_geoarrow.parquet"), geometry_encoding="geoarrow")
 countries.to_parquet(os.path.join(out, "countries_geopandas_geoarrow.parquet"), geometry_encoding="geoarrow")
+
+# GDAL's FlatGeobuf (with its spatial index, and without) and GeoPackage drivers.
+countries.to_file(os.path.join(out, "countries_gdal.fgb"), driver="FlatGeobuf", engine="pyogrio")
+cities.to_file(os.path.join(out, "cities_gdal_noindex.fgb"), driver="FlatGeobuf", engine="pyogrio",
+               layer_options={"SPATIAL_INDEX": "NO"})
+countries.to_file(os.path.join(out, "countries_gdal.gpkg"), driver="GPKG", engine="pyogrio", layer="countries")
+cities.to_file(os.path.join(out, "countries_gdal.gpkg"), driver="GPKG", engine="pyogrio", layer="cities", append=False)
 
 import glob, duckdb, duckdb_extension_spatial
 # The spatial extension comes from its PyPI wheel (pip install duckdb-extension-spatial).
