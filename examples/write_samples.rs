@@ -14,7 +14,8 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, Schema};
 use geoframe::geometry::NativeEncoding;
 use geoframe::io::{
-    read_shapefile, write_geojson, write_geoparquet, write_geoparquet_with, write_shapefile,
+    read_shapefile, write_flatgeobuf, write_geojson, write_geopackage, write_geoparquet,
+    write_geoparquet_with, write_shapefile, FlatGeobufSink, FlatGeobufWriteOptions,
     GeoParquetDatasetSink, GeoParquetWriteOptions, GeometryEncoding, PartitionSink,
     ShapefileOptions, SinkLayout,
 };
@@ -98,7 +99,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         write_shapefile(frame, out.join(format!("{name}.shp")))?;
         write_geoparquet(frame, out.join(format!("{name}.parquet")))?;
         write_geojson(frame, out.join(format!("{name}.geojson")))?;
+        write_geopackage(frame, out.join(format!("{name}.gpkg")))?;
+        // In the frame's row order, to be compared row by row; the indexed file below is
+        // in the index's order.
+        let in_order = FlatGeobufWriteOptions {
+            spatial_index: false,
+        };
+        let mut sink = FlatGeobufSink::create(
+            out.join(format!("{name}.fgb")),
+            &SinkLayout::of(frame),
+            &in_order,
+        )?;
+        sink.write(frame.partitions())?;
+        Box::new(sink).finish()?;
     }
+    write_flatgeobuf(&layers[0].1, out.join("us_counties_indexed.fgb"))?;
     // Native GeoArrow encodings: points and (multi)polygons.
     for (name, frame, native) in [
         ("naturalearth_cities", &layers[2].1, NativeEncoding::Point),

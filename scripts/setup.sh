@@ -12,6 +12,8 @@ as_root() {
 need_apt=()
 dpkg -s libproj-dev >/dev/null 2>&1 || need_apt+=(libproj-dev)
 dpkg -s libclang-dev >/dev/null 2>&1 || need_apt+=(libclang-dev)
+# GeoPackage files are SQLite databases (rusqlite links the system library).
+dpkg -s libsqlite3-dev >/dev/null 2>&1 || need_apt+=(libsqlite3-dev)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 # The map examples write their text in DejaVu Sans.

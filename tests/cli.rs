@@ -48,7 +48,7 @@ fn info_describes_a_shapefile() {
 #[test]
 fn sjoin_writes_the_pairs_geopandas_finds() {
     let dir = tempfile::tempdir().unwrap();
-    for ext in ["parquet", "shp", "geojson"] {
+    for ext in ["parquet", "shp", "geojson", "fgb", "gpkg"] {
         let path = out(&dir, &format!("joined.{ext}"));
         let o = geoframe(&[
             "sjoin",
@@ -65,6 +65,8 @@ fn sjoin_writes_the_pairs_geopandas_finds() {
         let back = match ext {
             "parquet" => geoframe::io::read_geoparquet(&path, &Default::default()).unwrap(),
             "shp" => geoframe::io::read_shapefile(&path, &Default::default()).unwrap(),
+            "fgb" => geoframe::io::read_flatgeobuf(&path, 1000).unwrap(),
+            "gpkg" => geoframe::io::read_geopackage(&path, &Default::default()).unwrap(),
             _ => geoframe::io::read_geojson(&path, 1000).unwrap(),
         };
         // GeoPandas' sjoin(cities, countries, predicate="within"): tests/oracle.
@@ -74,6 +76,24 @@ fn sjoin_writes_the_pairs_geopandas_finds() {
         );
         assert_eq!(back.len(), 213);
     }
+}
+
+#[test]
+fn sjoin_reads_flatgeobuf_and_geopackage_written_by_gdal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = out(&dir, "joined.parquet");
+    let o = geoframe(&[
+        "sjoin",
+        "tests/data/peers/cities_gdal_noindex.fgb",
+        "tests/data/peers/countries_gdal.gpkg",
+        "--predicate",
+        "within",
+        "-o",
+        &path,
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let back = geoframe::io::read_geoparquet(&path, &Default::default()).unwrap();
+    assert_eq!(back.len(), 213);
 }
 
 #[test]

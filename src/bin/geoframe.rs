@@ -1,6 +1,8 @@
 //! `geoframe`: spatial joins, nearest joins, dissolves and conversions of geospatial files
 //! from the command line. Inputs and outputs are chosen by extension: `.shp` (ESRI
-//! shapefile), `.parquet` / `.geoparquet` (GeoParquet), `.geojson` / `.json` (GeoJSON).
+//! shapefile), `.parquet` / `.geoparquet` (GeoParquet), `.geojson` / `.json` (GeoJSON),
+//! `.fgb` (FlatGeobuf) and `.gpkg` (GeoPackage: its first feature layer is read; a written
+//! file has one layer, named after the file).
 //!
 //!     geoframe info data/us_counties/us_counties.shp
 //!     geoframe sjoin points.shp data/us_counties/us_counties.shp -o joined.parquet

@@ -66,16 +66,17 @@ impl Object {
     }
 
     pub(super) fn to_esri_wkt(&self) -> Result<String> {
+        self.to_wkt(sys::PJ_WKT_TYPE_PJ_WKT1_ESRI, "ESRI WKT")
+    }
+
+    pub(super) fn to_wkt1(&self) -> Result<String> {
+        self.to_wkt(sys::PJ_WKT_TYPE_PJ_WKT1_GDAL, "WKT1")
+    }
+
+    fn to_wkt(&self, kind: sys::PJ_WKT_TYPE, name: &str) -> Result<String> {
         // SAFETY: as above.
-        owned(unsafe {
-            sys::proj_as_wkt(
-                self.ctx,
-                self.pj,
-                sys::PJ_WKT_TYPE_PJ_WKT1_ESRI,
-                ptr::null(),
-            )
-        })
-        .ok_or_else(|| Error::Crs("PROJ cannot write this CRS as ESRI WKT".into()))
+        owned(unsafe { sys::proj_as_wkt(self.ctx, self.pj, kind, ptr::null()) })
+            .ok_or_else(|| Error::Crs(format!("PROJ cannot write this CRS as {name}")))
     }
 
     pub(super) fn is_geographic(&self) -> Result<bool> {

@@ -84,6 +84,20 @@ impl Crs {
         ffi::Object::new(&self.definition)?.to_esri_wkt()
     }
 
+    /// The CRS as OGC WKT1 (the dialect of a GeoPackage's `gpkg_spatial_ref_sys`), from its
+    /// EPSG code's definition where PROJ identifies one.
+    ///
+    /// ```
+    /// assert!(geoframe::Crs::epsg(3857).to_wkt1()?.contains("AUTHORITY[\"EPSG\",\"3857\"]"));
+    /// # Ok::<(), geoframe::Error>(())
+    /// ```
+    pub fn to_wkt1(&self) -> Result<String> {
+        match self.to_epsg() {
+            Some(code) => ffi::Object::new(&format!("EPSG:{code}"))?.to_wkt1(),
+            None => ffi::Object::new(&self.definition)?.to_wkt1(),
+        }
+    }
+
     /// Whether coordinates are longitude/latitude in degrees (a geographic CRS).
     pub fn is_geographic(&self) -> Result<bool> {
         ffi::Object::new(&self.definition)?.is_geographic()

@@ -12,6 +12,7 @@ pub(crate) mod atomic;
 mod attributes;
 pub mod flatgeobuf;
 pub mod geojson;
+pub mod geopackage;
 pub mod geoparquet;
 mod guard;
 pub mod shapefile;
@@ -21,6 +22,9 @@ pub use self::flatgeobuf::{
     read_flatgeobuf, write_flatgeobuf, FlatGeobufSink, FlatGeobufSource, FlatGeobufWriteOptions,
 };
 pub use self::geojson::{read_geojson, write_geojson, GeoJsonSink, GeoJsonSource};
+pub use self::geopackage::{
+    read_geopackage, write_geopackage, GeoPackageOptions, GeoPackageSink, GeoPackageSource,
+};
 pub use self::geoparquet::{
     native_encoding_for, read_geoparquet, read_geoparquet_bbox, write_geoparquet,
     write_geoparquet_with, GeoParquetDataset, GeoParquetDatasetSink, GeoParquetOptions,

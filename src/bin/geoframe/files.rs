@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use geoframe::io::{
-    GeoJsonSink, GeoParquetDatasetSink, GeoParquetOptions, GeoParquetSink, GeoParquetWriteOptions,
-    GeometryEncoding, ParquetCompression, PartitionSink, ShapefileOptions, ShapefileSink,
+    FlatGeobufSink, GeoJsonSink, GeoPackageOptions, GeoPackageSink, GeoParquetDatasetSink,
+    GeoParquetOptions, GeoParquetSink, GeoParquetWriteOptions, GeometryEncoding,
+    ParquetCompression, PartitionSink, ShapefileOptions, ShapefileSink,
 };
 use geoframe::partition::Partition;
 use geoframe::plan::{ExecuteOptions, LazyFrame};
@@ -16,6 +17,8 @@ pub(crate) enum Format {
     Shapefile,
     GeoParquet,
     GeoJson,
+    FlatGeobuf,
+    GeoPackage,
     /// A directory of GeoParquet files, one per partition.
     Dataset,
 }
@@ -36,8 +39,10 @@ pub(crate) fn format_of(path: &Path) -> Result<Format, Error> {
         Some("shp") => Ok(Format::Shapefile),
         Some("parquet" | "geoparquet") => Ok(Format::GeoParquet),
         Some("geojson" | "json") => Ok(Format::GeoJson),
+        Some("fgb") => Ok(Format::FlatGeobuf),
+        Some("gpkg") => Ok(Format::GeoPackage),
         _ => Err(Error::InvalidArgument(format!(
-            "{}: unknown format; use .shp, .parquet or .geojson, or a directory ending in / for a partitioned GeoParquet dataset",
+            "{}: unknown format; use .shp, .parquet, .geojson, .fgb or .gpkg, or a directory ending in / for a partitioned GeoParquet dataset",
             path.display()
         ))),
     }
@@ -56,6 +61,16 @@ pub(crate) fn read(path: &Path, rows_per_partition: usize) -> Result<LazyFrame, 
             geoframe::plan::scan_geoparquet(path, &GeoParquetOptions { rows_per_partition })?
         }
         Format::GeoJson => LazyFrame::from(geoframe::io::read_geojson(path, rows_per_partition)?),
+        Format::FlatGeobuf => geoframe::plan::scan_flatgeobuf(path, rows_per_partition)?,
+        Format::GeoPackage => {
+            LazyFrame::scan(std::sync::Arc::new(geoframe::io::GeoPackageSource::open(
+                path,
+                &GeoPackageOptions {
+                    layer: None,
+                    rows_per_partition,
+                },
+            )?))
+        }
     })
 }
 
@@ -99,6 +114,8 @@ impl Output {
                 geoframe::io::write_geoparquet_with(frame, path, &self.parquet_options(encoding()?))
             }
             Format::GeoJson => geoframe::io::write_geojson(frame, path),
+            Format::FlatGeobuf => geoframe::io::write_flatgeobuf(frame, path),
+            Format::GeoPackage => geoframe::io::write_geopackage(frame, path),
             Format::Dataset => {
                 let mut sink = GeoParquetDatasetSink::create(
                     path,
@@ -149,6 +166,10 @@ impl Output {
             )?),
             Format::Shapefile => Box::new(ShapefileSink::create(path, &layout)?),
             Format::GeoJson => Box::new(GeoJsonSink::create(path, &layout)?),
+            Format::FlatGeobuf => {
+                Box::new(FlatGeobufSink::create(path, &layout, &Default::default())?)
+            }
+            Format::GeoPackage => Box::new(GeoPackageSink::create(path, &layout)?),
         };
         Ok(frame.sink(sink, options)?.rows_written)
     }

@@ -43,8 +43,9 @@ pub fn write_flatgeobuf(frame: &GeoFrame, path: impl AsRef<Path>) -> Result<()> 
 /// features depend on all of them. The geometry type in the header is `Unknown` (each
 /// feature carries its own, so frames may mix types), the CRS is written as its EPSG code
 /// (or its WKT), and attribute columns keep their type where FlatGeobuf has it; dates and
-/// timestamps are `DateTime` text, other flat types text. A null geometry is written as an
-/// empty geometry collection. Nested columns are refused before anything is written.
+/// timestamps are `DateTime` text, other flat types text. A FlatGeobuf feature always has
+/// a geometry, so a null one is written as an empty line string (GDAL 3.12 cannot read an
+/// empty collection). Nested columns are refused before anything is written.
 ///
 /// ```
 /// use geoframe::io::{read_flatgeobuf, read_shapefile, FlatGeobufSink, FlatGeobufWriteOptions, PartitionSink, SinkLayout};
@@ -196,13 +197,13 @@ fn write_properties(
     Ok(())
 }
 
-/// A null geometry, written as an empty geometry collection.
+/// A null geometry, written as an empty line string.
 struct NoGeometry;
 
 impl GeozeroGeometry for NoGeometry {
     fn process_geom<P: GeomProcessor>(&self, processor: &mut P) -> geozero::error::Result<()> {
-        processor.geometrycollection_begin(0, 0)?;
-        processor.geometrycollection_end(0)
+        processor.linestring_begin(true, 0, 0)?;
+        processor.linestring_end(true, 0)
     }
 }
 
