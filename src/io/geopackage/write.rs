@@ -45,7 +45,7 @@ pub fn write_geopackage(frame: &GeoFrame, path: impl AsRef<Path>) -> Result<()> 
 /// let options = GeoPackageOptions { layer: Some("geoframe_geopackage_sink_doc".into()), rows_per_partition: 50 };
 /// let back = read_geopackage(&path, &options)?;
 /// assert_eq!(back.partitions().len(), 4);
-/// assert_eq!(back.partitions()[0].batch().column(2), countries.partitions()[0].batch().column(2).slice(0, 50).as_ref());
+/// assert_eq!(back.partitions()[0].batch().column(2), &countries.partitions()[0].batch().column(2).slice(0, 50));
 /// # Ok::<(), geoframe::Error>(())
 /// ```
 pub struct GeoPackageSink {
