@@ -1,6 +1,6 @@
 //! GeoParquet written by the peers users exchange files with, read by geoframe: GeoPandas
 //! 1.2 with a `bbox` covering column in every compression and with native GeoArrow
-//! encodings, and DuckDB 1.5.5's `COPY`.
+//! encodings, DuckDB 1.5.5's `COPY` and SedonaDB 0.5's `to_parquet`.
 //! The files are in `tests/data/peers/` (made by `tests/interop/make_fixtures.py` from
 //! `data/`); the oracle is the same layer read from its shapefile by geoframe.
 
@@ -116,6 +116,17 @@ fn duckdb_copy_files() {
     assert_eq!(strings(&read, "name"), strings(&cities, "name"));
     assert_eq!(geometries(&read), geometries(&cities));
     assert_eq!(read.crs(), Some(&Crs::epsg(4326)));
+}
+
+#[test]
+fn sedonadb_to_parquet_files() {
+    // SedonaDB 0.5 writes zstd and names the CRS OGC:CRS84 (longitude, latitude).
+    let read = read("cities_sedonadb.parquet");
+    let cities = common::cities();
+    assert_eq!(strings(&read, "name"), strings(&cities, "name"));
+    assert_eq!(geometries(&read), geometries(&cities));
+    let crs = read.crs().expect("a CRS").to_projjson().unwrap();
+    assert!(crs.contains("CRS84"), "{crs}");
 }
 
 #[test]

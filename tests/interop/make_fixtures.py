@@ -37,4 +37,8 @@ con = duckdb.connect(config={"allow_unsigned_extensions": "true"})
 con.execute(f"LOAD '{ext}'")
 path = os.path.join(root, "naturalearth_cities", "naturalearth_cities.shp")
 con.execute(f"COPY (SELECT * FROM ST_Read('{path}')) TO '{os.path.join(out, 'cities_duckdb.parquet')}' (FORMAT parquet)")
+import sedonadb
+sd = sedonadb.connect()
+sd.read_parquet(os.path.join(out, "cities_geopandas_covering_none.parquet")).to_view("cities", overwrite=True)
+sd.sql("SELECT name, geometry FROM cities").to_parquet(os.path.join(out, "cities_sedonadb.parquet"))
 print("wrote", sorted(os.listdir(out)))
