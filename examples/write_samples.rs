@@ -133,6 +133,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &options,
         )?;
     }
+    // Parquet's GEOMETRY logical type: counties (longitude/latitude) and boroughs (EPSG:2263).
+    let typed = GeoParquetWriteOptions {
+        geometry_logical_type: true,
+        ..Default::default()
+    };
+    for (name, frame) in [("us_counties", &layers[0].1), ("nybb", &layers[3].1)] {
+        write_geoparquet_with(frame, out.join(format!("{name}_typed.parquet")), &typed)?;
+    }
     // A partitioned dataset: one GeoParquet file per partition (7 of 500 counties).
     let counties = &layers[0].1;
     let dataset = out.join("us_counties_dataset");

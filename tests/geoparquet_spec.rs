@@ -463,3 +463,81 @@ fn native_geoarrow_encodings_are_written_on_request_and_read_back() {
     }
     assert!(!path.exists());
 }
+
+#[test]
+fn the_parquet_geometry_logical_type_is_written_on_request_with_its_statistics() {
+    use parquet::basic::LogicalType;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let counties = common::counties(500);
+    let dir = tempfile::tempdir().unwrap();
+    let logical = |path: &Path| {
+        let reader = SerializedFileReader::new(File::open(path).unwrap()).unwrap();
+        let metadata = reader.metadata().clone();
+        let schema = metadata.file_metadata().schema_descr_ptr();
+        let column = schema
+            .columns()
+            .iter()
+            .position(|c| c.name() == "geometry")
+            .unwrap();
+        (
+            schema.column(column).logical_type_ref().cloned(),
+            metadata,
+            column,
+        )
+    };
+
+    // By default the column is plain binary, as before.
+    let plain = dir.path().join("plain.parquet");
+    write_geoparquet(&counties, &plain).unwrap();
+    assert_eq!(logical(&plain).0, None);
+
+    let path = dir.path().join("typed.parquet");
+    let options = GeoParquetWriteOptions {
+        geometry_logical_type: true,
+        ..Default::default()
+    };
+    write_geoparquet_with(&counties, &path, &options).unwrap();
+    let (logical_type, metadata, column) = logical(&path);
+    // Longitude/latitude is the type's default CRS, so none is written.
+    assert!(
+        matches!(&logical_type, Some(LogicalType::Geometry(g)) if g.crs.is_none()),
+        "{logical_type:?}"
+    );
+    assert_eq!(metadata.num_row_groups(), counties.partitions().len());
+    for (k, p) in counties.partitions().iter().enumerate() {
+        let stats = metadata
+            .row_group(k)
+            .column(column)
+            .geo_statistics()
+            .unwrap();
+        let b = stats.bounding_box().unwrap();
+        let expected = p.bounds().unwrap();
+        assert_eq!(
+            (b.get_xmin(), b.get_ymin(), b.get_xmax(), b.get_ymax()),
+            (
+                expected.min().x,
+                expected.min().y,
+                expected.max().x,
+                expected.max().y
+            ),
+            "row group {k}"
+        );
+        // WKB type codes: 3 polygon, 6 multipolygon.
+        let types = stats.geospatial_types().unwrap();
+        assert!(types.iter().all(|t| [3, 6].contains(t)), "{types:?}");
+    }
+    // geoframe reads it back as before, `geo` metadata and all.
+    let read = read_geoparquet(&path, &GeoParquetOptions::default()).unwrap();
+    assert_eq!(read.schema().fields(), counties.schema().fields());
+    assert_eq!(row_boxes(&read), row_boxes(&counties));
+
+    // Another CRS is written by its code.
+    let projected = counties.to_crs(&Crs::epsg(3857)).unwrap();
+    write_geoparquet_with(&projected, &path, &options).unwrap();
+    match logical(&path).0 {
+        Some(LogicalType::Geometry(g)) => assert_eq!(g.crs.as_deref(), Some("EPSG:3857")),
+        other => panic!("{other:?}"),
+    }
+    let read = read_geoparquet(&path, &GeoParquetOptions::default()).unwrap();
+    assert_eq!(read.crs().and_then(|c| c.to_epsg()), Some(3857));
+}

@@ -67,6 +67,10 @@ struct Cli {
     /// polygon or their multi forms, chosen from the geometry types) instead of WKB.
     #[arg(long, global = true)]
     geoarrow: bool,
+    /// Also mark GeoParquet's WKB geometry column with Parquet's GEOMETRY logical type
+    /// (with its CRS and per-chunk geospatial statistics), for Parquet-native readers.
+    #[arg(long, global = true)]
+    parquet_geometry_type: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -266,6 +270,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         compression: cli.compression,
         covering: !cli.no_covering,
         geoarrow: cli.geoarrow,
+        geometry_logical_type: cli.parquet_geometry_type,
     };
     let started = std::time::Instant::now();
     let rows = match cli.command {

@@ -87,6 +87,26 @@ pub fn scan_flatgeobuf(path: impl AsRef<Path>, rows_per_partition: usize) -> Res
     )))
 }
 
+/// A lazy frame over a GeoPackage layer (see [`crate::io::GeoPackageSource`]: each
+/// partition is a run of feature ids, bounded by the layer's R-tree).
+///
+/// ```
+/// use geoframe::io::GeoPackageOptions;
+/// use geoframe::plan::{scan_geopackage, ExecuteOptions};
+/// let options = GeoPackageOptions { layer: Some("cities".into()), rows_per_partition: 100 };
+/// let cities = scan_geopackage("tests/data/peers/countries_gdal.gpkg", &options)?;
+/// assert_eq!(cities.count_rows(&ExecuteOptions::default())?, 243);
+/// # Ok::<(), geoframe::Error>(())
+/// ```
+pub fn scan_geopackage(
+    path: impl AsRef<Path>,
+    options: &crate::io::GeoPackageOptions,
+) -> Result<LazyFrame> {
+    Ok(LazyFrame::scan(Arc::new(
+        crate::io::GeoPackageSource::open(path, options)?,
+    )))
+}
+
 impl From<GeoFrame> for LazyFrame {
     fn from(frame: GeoFrame) -> LazyFrame {
         LazyFrame::scan(Arc::new(MemorySource(frame)))

@@ -29,6 +29,6 @@ mod tasks;
 pub use executor::{ExecuteOptions, RunStats};
 pub use external_dissolve::DissolveOptions;
 pub use graph::{Graph, Task, TaskId, TaskKind};
-pub use lazy::{scan_flatgeobuf, scan_geojson, scan_geoparquet, scan_shapefile};
+pub use lazy::{scan_flatgeobuf, scan_geojson, scan_geopackage, scan_geoparquet, scan_shapefile};
 pub use logical::LazyFrame;
 pub use run::Computation;

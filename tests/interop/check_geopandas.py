@@ -216,6 +216,26 @@ boxed = gpd.read_file(path, engine="pyogrio", bbox=box)
 inside = expected.geometry.intersects(shapely.box(*box))
 check(sorted(boxed["geoid"]) == sorted(expected["geoid"][inside]), f"{what}: bbox read {len(boxed)} rows, expected {int(inside.sum())}")
 
+# Parquet's GEOMETRY logical type: DuckDB sees a GEOMETRY column with its CRS, GeoPandas
+# reads the same rows and geometries.
+import glob, duckdb, duckdb_extension_spatial
+ext = glob.glob(os.path.join(os.path.dirname(duckdb_extension_spatial.__file__), "extensions", "*", "spatial.duckdb_extension"))[0]
+con = duckdb.connect(config={"allow_unsigned_extensions": "true"})
+con.execute(f"LOAD '{ext}'")
+for name, column_type in [("us_counties", "GEOMETRY"), ("nybb", "GEOMETRY('EPSG:2263')")]:
+    what = f"{name}_typed.parquet"
+    path = os.path.join(samples, what)
+    expected = originals[name]
+    types = {r[0]: r[1] for r in con.sql(f"DESCRIBE SELECT * FROM '{path}'").fetchall()}
+    check(types.get("geometry") == column_type, f"{what}: DuckDB sees {types.get('geometry')}, expected {column_type}")
+    n, a = con.sql(f"SELECT count(*), sum(ST_Area(geometry)) FROM '{path}'").fetchone()
+    area = float(expected.geometry.area.sum())
+    check(n == len(expected) and abs(a - area) <= 1e-9 * area, f"{what}: DuckDB reads {n} rows, area {a} vs {area}")
+    got = gpd.read_parquet(path)
+    check(got.crs is not None and got.crs.to_epsg() == expected.crs.to_epsg(), f"{what}: CRS {got.crs}")
+    same = shapely.equals_exact(shapely.normalize(got.geometry.values), shapely.normalize(expected.geometry.values), tolerance=0)
+    check(len(got) == len(expected) and bool(np.all(same | ~shapely.is_valid(expected.geometry.values))), f"{what}: geometries differ")
+
 import duckdb, sedonadb
 print(f"interop with GeoPandas {gpd.__version__}, dask-geopandas {dask_geopandas.__version__}, DuckDB {duckdb.__version__}, SedonaDB {sedonadb.__version__}: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -80,6 +80,7 @@ pub(crate) struct Output {
     pub(crate) compression: ParquetCompression,
     pub(crate) covering: bool,
     pub(crate) geoarrow: bool,
+    pub(crate) geometry_logical_type: bool,
 }
 
 impl Output {
@@ -133,6 +134,7 @@ impl Output {
             compression: self.compression,
             covering: self.covering,
             encoding,
+            geometry_logical_type: self.geometry_logical_type,
         }
     }
 }

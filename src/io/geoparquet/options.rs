@@ -48,6 +48,11 @@ pub struct GeoParquetWriteOptions {
     pub covering: bool,
     /// How geometries are stored. Default WKB.
     pub encoding: GeometryEncoding,
+    /// Also annotate a WKB geometry column with Parquet's own GEOMETRY logical type (format
+    /// 2.11): its CRS, and per column chunk the geospatial statistics (bounding box and
+    /// geometry types) that Parquet-native readers such as DuckDB use. The `geo` metadata
+    /// is written either way. Default `false`: readers built before the type may not know it.
+    pub geometry_logical_type: bool,
 }
 
 /// How a GeoParquet file stores its geometry column.
@@ -69,6 +74,7 @@ impl Default for GeoParquetWriteOptions {
             compression: ParquetCompression::DEFAULT,
             covering: true,
             encoding: GeometryEncoding::Wkb,
+            geometry_logical_type: false,
         }
     }
 }

@@ -78,6 +78,10 @@ pub struct GeoParquetSink {
     /// The frame's schema, and the file's (the frame's and the covering column).
     schema: SchemaRef,
     file_schema: SchemaRef,
+    /// `file_schema` as the Parquet writer sees it: the WKB column's extension metadata,
+    /// from which it derives the GEOMETRY logical type, is there only when asked for.
+    writer_schema: SchemaRef,
+    geometry_logical_type: bool,
     /// The covering column's name, when one is written.
     covering: Option<String>,
     compression: parquet::basic::Compression,
@@ -133,9 +137,21 @@ impl GeoParquetSink {
         if let Some(name) = &covering {
             fields.push(Field::new(name, DataType::Struct(covering_fields()), true));
         }
+        let mut writer_fields = fields.clone();
+        if options.encoding == GeometryEncoding::Wkb {
+            let field = &writer_fields[layout.geometry_column];
+            writer_fields[layout.geometry_column] = if options.geometry_logical_type {
+                logical_type_field(field, layout.crs.as_ref())?
+            } else {
+                field.clone().with_metadata(HashMap::new())
+            };
+        }
         Ok(GeoParquetSink {
             pending: Some(AtomicFile::create(&path)?),
             path,
+            writer_schema: Arc::new(Schema::new(writer_fields)),
+            geometry_logical_type: options.geometry_logical_type
+                && options.encoding == GeometryEncoding::Wkb,
             file_schema: Arc::new(Schema::new(fields)),
             covering,
             compression,
@@ -169,7 +185,7 @@ impl GeoParquetSink {
                 .with_properties(props)
                 .with_skip_arrow_metadata(true);
             let writer =
-                ArrowWriter::try_new_with_options(writer, self.file_schema.clone(), options)
+                ArrowWriter::try_new_with_options(writer, self.writer_schema.clone(), options)
                     .map_err(parquet_error(path))?;
             let (mut file, factory) = writer
                 .into_serialized_writer()
@@ -201,12 +217,16 @@ impl GeoParquetSink {
 
     fn properties(&self, sample: Option<&RecordBatch>) -> WriterProperties {
         let geometry = ColumnPath::from(self.geometry_name());
+        // WKB's byte order says nothing about where a geometry lies, so min/max statistics
+        // on it only cost time; every geometry is distinct, so a dictionary would too. With
+        // the GEOMETRY logical type, chunk statistics are its geospatial ones (boxes).
+        let statistics = match self.geometry_logical_type {
+            true => EnabledStatistics::Chunk,
+            false => EnabledStatistics::None,
+        };
         let mut props = WriterProperties::builder()
             .set_compression(self.compression)
-            // WKB's byte order says nothing about where a geometry lies, so min/max
-            // statistics on it only cost time; every geometry is distinct, so a dictionary
-            // would too.
-            .set_column_statistics_enabled(geometry.clone(), EnabledStatistics::None)
+            .set_column_statistics_enabled(geometry.clone(), statistics)
             .set_column_dictionary_enabled(geometry, false);
         // Attributes whose values mostly differ (ids, measurements) skip the dictionary
         // too: parquet would hash every value before giving up on it.
@@ -358,6 +378,35 @@ impl PartitionSink for GeoParquetSink {
         let writer = file.into_inner().map_err(parquet_error(&path))?;
         AtomicFile::from_parts(path, writer).commit()
     }
+}
+
+/// The WKB field `field` with the `geoarrow.wkb` extension metadata from which the
+/// `parquet` crate writes the GEOMETRY logical type: longitude/latitude CRSs as the type's
+/// default (OGC:CRS84), others as `EPSG:<code>` or PROJJSON, none as `srid:0`.
+fn logical_type_field(field: &Field, crs: Option<&Crs>) -> Result<Field> {
+    let crs = match crs {
+        None => serde_json::Value::Null,
+        Some(c) => match c.to_epsg() {
+            Some(4326) => "OGC:CRS84".into(),
+            Some(code) => format!("EPSG:{code}").into(),
+            None => serde_json::from_str(&c.to_projjson()?)
+                .map_err(|e| Error::Crs(format!("PROJ's PROJJSON does not parse: {e}")))?,
+        },
+    };
+    let mut extension = serde_json::Map::new();
+    if !crs.is_null() {
+        extension.insert("crs".into(), crs);
+    }
+    Ok(field.clone().with_metadata(HashMap::from([
+        (
+            "ARROW:extension:name".to_string(),
+            geometry::WKB_EXTENSION.to_string(),
+        ),
+        (
+            "ARROW:extension:metadata".to_string(),
+            serde_json::Value::Object(extension).to_string(),
+        ),
+    ])))
 }
 
 /// The covering column's fields: GeoParquet 1.1's `xmin`, `ymin`, `xmax`, `ymax`.
