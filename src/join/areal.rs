@@ -7,22 +7,24 @@
 //! boundary; likewise the edges of `b` near `a` against `a`. A proper crossing of the two
 //! boundaries decides everything at once (the interiors meet and neither covers the other).
 //! Otherwise a connected interior that no boundary of the other side passes through lies
-//! wholly inside or outside it, so the pieces decide, and a polygon whose whole boundary
-//! lies on the other's boundary is placed by one of its interior points. Orientation tests
-//! are geo's robust predicates; only the placing of a piece's midpoint is in floating point.
+//! wholly inside or outside it, so the pieces decide. A piece that lies on the other's
+//! boundary is placed by the sides its two interiors lie on (each edge knows the side of
+//! its polygon's interior, from its ring's orientation): on the same side, the interior
+//! next to it is inside the other; on opposite sides, outside. Orientation tests are geo's
+//! robust predicates; only the placing of a piece's midpoint is in floating point.
 //!
-//! This holds for valid polygons with an area whose rings do not touch (`index::clean`).
-//! Where rings touch at points (`Cleanliness::Touching`), a polygon's interior may fall
-//! apart into lobes joined at a point, and a lobe whose whole boundary lies on the other's
-//! boundary would go unseen: such pairs are decided here only when no piece of either
-//! boundary lies on the other. Other pairs go through `Relate`.
+//! This holds for valid polygons with an area whose rings do not touch (`index::clean`),
+//! and for those whose rings touch only at points (`Cleanliness::Touching`): there a
+//! polygon's interior may fall apart into lobes joined at a point, but every lobe's
+//! boundary is made of pieces, and each piece places the interior next to it, even where
+//! a lobe's whole boundary lies on the other's. Other pairs go through `Relate`.
 
 use geo::algorithm::coordinate_position::CoordPos;
 use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::{Coord, Geometry, InteriorPoint, Rect};
 
 use super::index::clean::{on_segment, Cleanliness};
-use super::index::edges::{all_edges, polygons_of, Edges};
+use super::index::edges::{all_edges, all_sided_edges, polygons_of, Edges, SidedEdge};
 use super::Predicate;
 
 /// What the boundaries of `a` and `b` do to each other.
@@ -42,8 +44,6 @@ struct Facts {
     b_all_in: bool,
     /// The interiors meet.
     interiors_meet: bool,
-    /// Some piece of either boundary lies on the other boundary.
-    shared_boundary: bool,
 }
 
 /// Whether a polygon this clean has, away from its touch points, the interior on one side
@@ -65,7 +65,6 @@ pub(crate) fn test(
     if !edge_based(ca) || !edge_based(cb) {
         return None;
     }
-    let touching = ca == Cleanliness::Touching || cb == Cleanliness::Touching;
     let (ba, bb) = (pa.bbox(), pb.bbox());
     if !boxes_meet(ba, bb) {
         return match predicate {
@@ -87,9 +86,6 @@ pub(crate) fn test(
         // A proper crossing: the interiors meet, neither covers the other.
         None => return predicate.polygons_cross(),
     };
-    if touching && facts.shared_boundary {
-        return None;
-    }
     let covered_by = !facts.a_out && !facts.b_in && facts.a_all_in;
     let covers = !facts.b_out && !facts.a_in && facts.b_all_in;
     Some(match predicate {
@@ -238,15 +234,16 @@ struct Pieces {
     contact: bool,
     inside: bool,
     outside: bool,
-    on: bool,
     per_polygon: Vec<(bool, bool)>,
 }
 
 /// Cuts `own_edges` (the edges of one side, or those of them near the other's box) at their
 /// contacts with `other`'s boundary and places the pieces; `None` at the first proper
-/// crossing.
+/// crossing. A piece on `other`'s boundary is placed by the sides of the two interiors:
+/// where they lie on the same side of it, this side's interior next to the piece is inside
+/// `other`; where they lie on opposite sides, it is outside.
 fn pieces<'e>(
-    own_edges: impl Iterator<Item = (Coord, Coord, u32)> + 'e,
+    own_edges: impl Iterator<Item = SidedEdge> + 'e,
     polygons: usize,
     other: &impl Edges,
 ) -> Option<Pieces> {
@@ -254,15 +251,14 @@ fn pieces<'e>(
         contact: false,
         inside: false,
         outside: false,
-        on: false,
         per_polygon: vec![(false, false); polygons],
     };
     let mut cuts: Vec<Coord> = Vec::new();
-    let mut near: Vec<(Coord, Coord)> = Vec::new();
-    for (p, q, k) in own_edges {
+    let mut near: Vec<(Coord, Coord, bool)> = Vec::new();
+    for (p, q, k, left) in own_edges {
         cuts.clear();
         near.clear();
-        for (u, v, _) in other.edges_near(Rect::new(p, q)) {
+        for (u, v, _, other_left) in other.sided_edges_near(Rect::new(p, q)) {
             match meet(p, q, u, v) {
                 Meeting::Apart => {}
                 Meeting::Proper => return None,
@@ -272,7 +268,7 @@ fn pieces<'e>(
                             cuts.push(w);
                         }
                     }
-                    near.push((u, v));
+                    near.push((u, v, other_left));
                 }
             }
         }
@@ -305,16 +301,29 @@ fn pieces<'e>(
         cuts.dedup();
         let mut from = p;
         for to in cuts.iter().copied().chain(std::iter::once(q)) {
-            let on_boundary = near
+            let shared = near
                 .iter()
-                .any(|&(u, v)| on_segment(u, v, from) && on_segment(u, v, to));
-            out.on |= on_boundary;
-            if !on_boundary {
-                let mid = Coord {
-                    x: from.x + (to.x - from.x) / 2.0,
-                    y: from.y + (to.y - from.y) / 2.0,
-                };
-                mark(place(mid), &mut out);
+                .find(|&&(u, v, _)| on_segment(u, v, from) && on_segment(u, v, to));
+            match shared {
+                Some(&(u, v, other_left)) => {
+                    // The other edge runs the same way as this one, or against it.
+                    let along = (to.x - from.x) * (v.x - u.x) + (to.y - from.y) * (v.y - u.y) > 0.0;
+                    // The piece itself is on the boundary, not inside; only the interior
+                    // next to it is placed. Outside, it keeps this side from being covered.
+                    if left == (other_left == along) {
+                        out.per_polygon[k as usize].0 = true;
+                    } else {
+                        out.outside = true;
+                        out.per_polygon[k as usize].1 = true;
+                    }
+                }
+                None => {
+                    let mid = Coord {
+                        x: from.x + (to.x - from.x) / 2.0,
+                        y: from.y + (to.y - from.y) / 2.0,
+                    };
+                    mark(place(mid), &mut out);
+                }
             }
             from = to;
         }
@@ -328,9 +337,9 @@ fn interior_point(g: &Geometry, k: usize) -> Option<Coord> {
 }
 
 fn facts(a: &Geometry, pa: &impl Edges, b: &Geometry, pb: &impl Edges) -> Option<Facts> {
-    let a_pieces = pieces(all_edges(a), pa.polygons(), pb)?;
+    let a_pieces = pieces(all_sided_edges(a), pa.polygons(), pb)?;
     // `b`'s edges near `a`: beyond `a`'s box they are outside `a`.
-    let b_pieces = pieces(pb.edges_near(pa.bbox()), pb.polygons(), pa)?;
+    let b_pieces = pieces(pb.sided_edges_near(pa.bbox()), pb.polygons(), pa)?;
     let b_beyond = !box_within(pb.bbox(), pa.bbox());
     // A polygon with no piece inside or outside has its whole boundary on the other's:
     // one interior point places it.
@@ -360,7 +369,6 @@ fn facts(a: &Geometry, pa: &impl Edges, b: &Geometry, pb: &impl Edges) -> Option
         a_all_in,
         b_all_in,
         interiors_meet,
-        shared_boundary: a_pieces.on || b_pieces.on,
     })
 }
 
@@ -501,12 +509,9 @@ mod tests {
         }
         for predicate in predicates() {
             let expected = predicate.test(a, b);
+            // Every pair of clean or touching polygons is decided here, shared boundary
+            // or not.
             let fast = test(predicate, a, &pa, b, &pb);
-            // Touching rings that share boundary are left to `Relate`.
-            let clean = |p: &PreparedPolygon, g| p.cleanliness(g) == Cleanliness::Clean;
-            if fast.is_none() && !(clean(&pa, a) && clean(&pb, b)) {
-                continue;
-            }
             prop_assert_eq!(fast, Some(expected), "{:?} {:?} {:?}", predicate, a, b);
             prop_assert_eq!(test(predicate, a, &qa, b, &pb), Some(expected));
             prop_assert_eq!(test(predicate, a, &pa, b, &qb), Some(expected));

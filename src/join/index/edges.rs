@@ -11,6 +11,39 @@ use geo::{Coord, Geometry, Polygon, Rect};
 use super::clean::Cleanliness;
 use super::prepared::{locate, NearEdge, PreparedPolygon};
 
+/// An edge with the side its polygon's interior lies on: `true` for the left of the edge
+/// as it runs from its first end to its second.
+pub(crate) type SidedEdge = (Coord, Coord, u32, bool);
+
+/// Set in an edge's polygon number where the interior lies on its left.
+pub(crate) const INTERIOR_LEFT: u32 = 1 << 31;
+
+/// Whether the interior of a polygon lies to the left of `ring` (its exterior when
+/// `shell`, else one of its holes) as the ring runs. For rings that only touch themselves
+/// (`Cleanliness::Touching`) every loop keeps the interior on one side, the side the
+/// ring's signed area gives.
+pub(crate) fn interior_left(ring: &geo::LineString, shell: bool) -> bool {
+    let twice_area: f64 = ring
+        .0
+        .windows(2)
+        .map(|w| w[0].x * w[1].y - w[1].x * w[0].y)
+        .sum();
+    (twice_area > 0.0) == shell
+}
+
+/// Every edge of `g` with the side of its interior (see [`all_edges`]).
+pub(crate) fn all_sided_edges(g: &Geometry) -> impl Iterator<Item = SidedEdge> + '_ {
+    polygons_of(g).iter().enumerate().flat_map(|(k, p)| {
+        std::iter::once((p.exterior(), true))
+            .chain(p.interiors().iter().map(|r| (r, false)))
+            .flat_map(move |(r, shell)| {
+                let left = interior_left(r, shell);
+                r.0.windows(2).map(move |w| (w[0], w[1], k as u32, left))
+            })
+            .filter(|(a, b, _, _)| a != b)
+    })
+}
+
 /// A polygon or multipolygon as the edge-based predicates see it.
 pub(crate) trait Edges {
     /// The box of every ring.
@@ -19,6 +52,8 @@ pub(crate) trait Edges {
     fn polygons(&self) -> usize;
     /// Every edge whose box meets `rect`, once, with the polygon it belongs to.
     fn edges_near(&self, rect: Rect) -> impl Iterator<Item = NearEdge> + '_;
+    /// [`Edges::edges_near`] with the side of each edge's interior.
+    fn sided_edges_near(&self, rect: Rect) -> impl Iterator<Item = SidedEdge> + '_;
     /// Where `(x, y)` lies: inside, on the boundary, or outside.
     fn position(&self, x: f64, y: f64) -> CoordPos;
     /// How many edges the ray from `v` to the right crosses (half-open in y).
@@ -38,6 +73,9 @@ impl Edges for PreparedPolygon {
     }
     fn edges_near(&self, rect: Rect) -> impl Iterator<Item = NearEdge> + '_ {
         PreparedPolygon::edges_near(self, rect)
+    }
+    fn sided_edges_near(&self, rect: Rect) -> impl Iterator<Item = SidedEdge> + '_ {
+        PreparedPolygon::sided_edges_near(self, rect)
     }
     fn position(&self, x: f64, y: f64) -> CoordPos {
         PreparedPolygon::position(self, x, y)
@@ -76,7 +114,7 @@ pub(crate) fn all_edges(g: &Geometry) -> impl Iterator<Item = NearEdge> + '_ {
 pub(crate) struct Plain {
     bbox: Rect,
     polygons: usize,
-    edges: Vec<NearEdge>,
+    edges: Vec<SidedEdge>,
     clean: Cell<Option<Cleanliness>>,
 }
 
@@ -91,7 +129,7 @@ impl Plain {
         Some(Plain {
             bbox: geo::BoundingRect::bounding_rect(geometry)?,
             polygons,
-            edges: all_edges(geometry).collect(),
+            edges: all_sided_edges(geometry).collect(),
             clean: Cell::new(None),
         })
     }
@@ -105,8 +143,11 @@ impl Edges for Plain {
         self.polygons
     }
     fn edges_near(&self, rect: Rect) -> impl Iterator<Item = NearEdge> + '_ {
+        self.sided_edges_near(rect).map(|(a, b, k, _)| (a, b, k))
+    }
+    fn sided_edges_near(&self, rect: Rect) -> impl Iterator<Item = SidedEdge> + '_ {
         let (min, max) = (rect.min(), rect.max());
-        self.edges.iter().copied().filter(move |&(a, b, _)| {
+        self.edges.iter().copied().filter(move |&(a, b, _, _)| {
             a.x.max(b.x) >= min.x
                 && a.x.min(b.x) <= max.x
                 && a.y.max(b.y) >= min.y
@@ -118,12 +159,12 @@ impl Edges for Plain {
         if x < min.x || x > max.x || y < min.y || y > max.y {
             return CoordPos::Outside;
         }
-        locate(self.edges.iter().map(|&(a, b, _)| (a, b)), x, y)
+        locate(self.edges.iter().map(|&(a, b, _, _)| (a, b)), x, y)
     }
     fn ray_crossings(&self, v: Coord) -> usize {
         self.edges
             .iter()
-            .filter(|&&(a, b, _)| super::clean::crosses_ray(a, b, v))
+            .filter(|&&(a, b, _, _)| super::clean::crosses_ray(a, b, v))
             .count()
     }
     fn cleanliness(&self, geometry: &Geometry) -> Cleanliness {

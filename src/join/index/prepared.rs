@@ -11,6 +11,7 @@ use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::{Coord, Geometry, LineString, Rect};
 
 use super::clean::Cleanliness;
+use super::edges::{interior_left, SidedEdge, INTERIOR_LEFT};
 
 /// A polygon or multipolygon ready for fast point location and edge lookups.
 #[derive(Debug, Clone)]
@@ -20,7 +21,8 @@ pub(crate) struct PreparedPolygon {
     /// Start of each band's edges in `edges`; one more entry than there are bands.
     band_starts: Vec<u32>,
     edges: Vec<(Coord, Coord)>,
-    /// The polygon (of a multipolygon) each entry of `edges` belongs to.
+    /// The polygon (of a multipolygon) each entry of `edges` belongs to, with
+    /// `INTERIOR_LEFT` set where its interior lies on the edge's left.
     edge_polygon: Vec<u32>,
     /// Number of polygons.
     pub(crate) polygons: usize,
@@ -48,9 +50,15 @@ impl PreparedPolygon {
             .iter()
             .enumerate()
             .flat_map(|(k, p)| {
-                std::iter::once(p.exterior())
-                    .chain(p.interiors())
-                    .map(move |r| (k as u32, r))
+                std::iter::once((p.exterior(), true))
+                    .chain(p.interiors().iter().map(|r| (r, false)))
+                    .map(move |(r, shell)| {
+                        let left = match interior_left(r, shell) {
+                            true => INTERIOR_LEFT,
+                            false => 0,
+                        };
+                        (k as u32 | left, r)
+                    })
             })
             .collect();
         let all: Vec<(Coord, Coord, u32)> = rings
@@ -159,6 +167,12 @@ impl PreparedPolygon {
     /// Every edge whose box meets `rect`, each once (an edge spanning several bands is
     /// taken in the first band of the query it is listed in).
     pub(crate) fn edges_near(&self, rect: Rect) -> impl Iterator<Item = NearEdge> + '_ {
+        self.tagged_edges_near(rect)
+            .map(|(a, b, k)| (a, b, k & !INTERIOR_LEFT))
+    }
+
+    /// The edges near `rect` with their polygon numbers as stored (side bit included).
+    fn tagged_edges_near(&self, rect: Rect) -> impl Iterator<Item = NearEdge> + '_ {
         let (min, max) = (rect.min(), rect.max());
         let outside = max.x < self.bbox.min().x
             || min.x > self.bbox.max().x
@@ -185,6 +199,12 @@ impl PreparedPolygon {
                 })
                 .map(|(&(a, b), &k)| (a, b, k))
         })
+    }
+
+    /// [`PreparedPolygon::edges_near`], each edge with the side of its interior.
+    pub(crate) fn sided_edges_near(&self, rect: Rect) -> impl Iterator<Item = SidedEdge> + '_ {
+        self.tagged_edges_near(rect)
+            .map(|(a, b, k)| (a, b, k & !INTERIOR_LEFT, k & INTERIOR_LEFT != 0))
     }
 
     /// Where `(x, y)` lies: inside, on the boundary, or outside.
