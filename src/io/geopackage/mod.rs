@@ -100,6 +100,14 @@ fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// The feature id column in SQL: quoted, except SQLite's own `rowid`.
+fn id_sql(column: &str) -> String {
+    match column {
+        "rowid" => column.to_string(),
+        _ => quoted(column),
+    }
+}
+
 fn open_read_only(path: &Path) -> Result<Connection> {
     Connection::open_with_flags(
         path,
@@ -199,7 +207,7 @@ impl GeoPackageSource {
         let mut ids = db
             .prepare(&format!(
                 "SELECT {} FROM {} ORDER BY 1",
-                quoted(&id_column).replace("\"rowid\"", "rowid"),
+                id_sql(&id_column),
                 quoted(&table)
             ))
             .map_err(sql)?;
@@ -347,7 +355,7 @@ impl GeoPackageSource {
             Error::InvalidArgument(format!("{}: no partition {k}", path.display()))
         })?;
         let db = open_read_only(path)?;
-        let id = quoted(&self.id_column).replace("\"rowid\"", "rowid");
+        let id = id_sql(&self.id_column);
         let mut select: Vec<String> = self.columns.iter().map(|(n, _)| quoted(n)).collect();
         select.push(self.geometry_sql.clone());
         let query = format!(

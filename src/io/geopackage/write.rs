@@ -271,24 +271,24 @@ impl PartitionSink for GeoPackageSink {
                             Error::format(&target, Some(record), format!("column {c}: {m}"))
                         })?);
                     }
-                    let envelope = (!arrow_array::Array::is_null(wkbs, r))
-                        .then(|| wkb_envelope(wkbs.value(r)))
-                        .flatten();
-                    if arrow_array::Array::is_null(wkbs, r) {
-                        values.push(Value::Null);
-                    } else {
-                        let wkb = wkbs.value(r);
-                        self.types.insert(wkb_type_name(wkb));
-                        let boxed = match envelope {
-                            Some(e) if wkb_type_name(wkb) != "POINT" => {
-                                vec![e.min().x, e.max().x, e.min().y, e.max().y]
-                            }
-                            _ => Vec::new(),
-                        };
-                        let blob = Wkb(wkb)
-                            .to_gpkg_wkb(CoordDimensions::xy(), Some(self.srs_id as i32), boxed)
-                            .map_err(|e| Error::format(&target, Some(record), e.to_string()))?;
-                        values.push(Value::Blob(blob));
+                    let wkb = (!arrow_array::Array::is_null(wkbs, r)).then(|| wkbs.value(r));
+                    let envelope = wkb.and_then(wkb_envelope);
+                    match wkb {
+                        None => values.push(Value::Null),
+                        Some(wkb) => {
+                            let type_name = wkb_type_name(wkb);
+                            self.types.insert(type_name);
+                            let boxed = match envelope {
+                                Some(e) if type_name != "POINT" => {
+                                    vec![e.min().x, e.max().x, e.min().y, e.max().y]
+                                }
+                                _ => Vec::new(),
+                            };
+                            let blob = Wkb(wkb)
+                                .to_gpkg_wkb(CoordDimensions::xy(), Some(self.srs_id as i32), boxed)
+                                .map_err(|e| Error::format(&target, Some(record), e.to_string()))?;
+                            values.push(Value::Blob(blob));
+                        }
                     }
                     insert
                         .execute(rusqlite::params_from_iter(values))
