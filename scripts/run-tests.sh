@@ -9,6 +9,8 @@ source scripts/setup.sh
 
 cargo fmt --check
 cargo clippy --release --all-targets -- -D warnings
+# With the cluster (Ballista) feature too: the tests below are built with it.
+cargo clippy --release --all-targets --features distributed -- -D warnings
 # The library alone, without the CLI, progress bars or the point generator.
 cargo build --release --quiet --lib --no-default-features
 
@@ -22,15 +24,16 @@ if ! "$venv/bin/python" -c "import geopandas, dask_geopandas, duckdb, duckdb_ext
 fi
 samples=target/interop-samples
 rm -rf "$samples"
-cargo run --release --quiet --example write_samples -- "$samples"
+cargo run --release --quiet --features distributed --example write_samples -- "$samples"
 "$venv/bin/python" tests/interop/check_geopandas.py "$samples"
 
-cargo test --release
+# Every test, the cluster's too (tests/cluster.rs starts a scheduler and executors).
+cargo test --release --features distributed
 
 # Every example analysis runs, at small sizes, drawing its maps outside the repository.
 maps=target/example-maps
-cargo run --release --quiet --example cities_per_country -- "$maps"
-cargo run --release --quiet --example county_density -- 1e5 "$maps"
-cargo run --release --quiet --example nearest_city -- "$maps"
-cargo run --release --quiet --example dissolve_states -- "$maps"
-cargo run --release --quiet --example task_graph -- "$maps"
+cargo run --release --quiet --features distributed --example cities_per_country -- "$maps"
+cargo run --release --quiet --features distributed --example county_density -- 1e5 "$maps"
+cargo run --release --quiet --features distributed --example nearest_city -- "$maps"
+cargo run --release --quiet --features distributed --example dissolve_states -- "$maps"
+cargo run --release --quiet --features distributed --example task_graph -- "$maps"

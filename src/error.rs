@@ -107,6 +107,15 @@ pub enum Error {
         roadmap: &'static str,
     },
 
+    /// A job on a cluster failed, or the cluster could not be reached.
+    #[error("cluster {url}: {message}")]
+    Cluster {
+        /// The scheduler (`df://host:port`).
+        url: String,
+        /// What the cluster or its client reported.
+        message: String,
+    },
+
     /// A task of a computation failed; the computation stopped.
     #[error("task {id} ({task}{}) failed: {source}", partition.map(|p| format!(", partition {p}")).unwrap_or_default())]
     TaskFailed {

@@ -22,6 +22,8 @@
 pub mod crs;
 #[cfg(feature = "datagen")]
 pub mod datagen;
+#[cfg(feature = "distributed")]
+pub mod distributed;
 mod eager;
 mod error;
 mod frame;

@@ -25,7 +25,7 @@ use geoframe::{Crs, Error};
 
 #[path = "geoframe/files.rs"]
 mod files;
-use files::{parse_bytes, read, Output, Summary, SummarySink};
+use files::{parse_bytes, read, read_for, Output, Runner, Summary, SummarySink};
 
 #[derive(Parser)]
 #[command(
@@ -71,6 +71,12 @@ struct Cli {
     /// (with its CRS and per-chunk geospatial statistics), for Parquet-native readers.
     #[arg(long, global = true)]
     parquet_geometry_type: bool,
+    /// Run `sjoin`, `nearest`, `convert` and `shuffle` on a cluster: the scheduler started
+    /// by `geoframe cluster scheduler`, as df://host:port. Inputs must be partitioned
+    /// GeoParquet datasets (each file one partition) at paths every executor can read.
+    #[cfg(feature = "distributed")]
+    #[arg(long, global = true)]
+    cluster: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -175,6 +181,55 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Run a cluster's processes: a scheduler, or an executor that joins one.
+    #[cfg(feature = "distributed")]
+    Cluster {
+        #[command(subcommand)]
+        role: ClusterRole,
+    },
+}
+
+/// The processes of a cluster.
+#[cfg(feature = "distributed")]
+#[derive(Subcommand)]
+enum ClusterRole {
+    /// The scheduler: takes jobs from clients and hands their tasks to executors.
+    Scheduler {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        bind: String,
+        /// Seconds without a heartbeat after which an executor is lost and its tasks run
+        /// elsewhere.
+        #[arg(long, default_value_t = 30)]
+        executor_timeout: u64,
+    },
+    /// An executor: registers with the scheduler (also while jobs run) and runs tasks.
+    Executor {
+        /// The scheduler, host:port.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        scheduler: String,
+        /// Tasks run at once.
+        #[arg(long, default_value_t = 1)]
+        slots: usize,
+        /// Host to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind_host: String,
+        /// Host name other machines reach this executor by (default: --bind-host).
+        #[arg(long)]
+        external_host: Option<String>,
+        /// Port of the data service (default: a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Port of the task service (default: a free one).
+        #[arg(long, default_value_t = 0)]
+        grpc_port: u16,
+        /// Directory for task results until they are read (default: a temporary one).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+        /// Seconds between heartbeats.
+        #[arg(long, default_value_t = 5)]
+        heartbeat: u64,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -272,6 +327,14 @@ fn run(cli: Cli) -> Result<(), Error> {
         geoarrow: cli.geoarrow,
         geometry_logical_type: cli.parquet_geometry_type,
     };
+    #[cfg(feature = "distributed")]
+    let runner = match &cli.cluster {
+        Some(url) => Runner::Cluster(geoframe::distributed::Cluster::connect(url)?),
+        None => Runner::Local(options.clone()),
+    };
+    #[cfg(not(feature = "distributed"))]
+    let runner = Runner::Local(options.clone());
+    let whole_files = runner.is_cluster();
     let started = std::time::Instant::now();
     let rows = match cli.command {
         Command::Info { file } => {
@@ -326,13 +389,16 @@ fn run(cli: Cli) -> Result<(), Error> {
             out.check(&output)?;
             let p = Predicate::from_name(&p, distance)
                 .map_err(|e| Error::InvalidArgument(format!("--predicate / --distance: {e}")))?;
-            let (mut l, mut r) = (read(&left, cli.partitions)?, read(&right, cli.partitions)?);
+            let (mut l, mut r) = (
+                read_for(&left, cli.partitions, whole_files)?,
+                read_for(&right, cli.partitions, whole_files)?,
+            );
             if let Some(crs) = to_crs {
                 let crs = Crs::from_user_input(&crs)?;
                 l = l.to_crs(&crs)?;
                 r = r.to_crs(&crs)?;
             }
-            out.stream(&l.sjoin(&r, how.into(), p)?, &output, &options)?
+            out.stream(&l.sjoin(&r, how.into(), p)?, &output, &runner)?
         }
         Command::Nearest {
             left,
@@ -344,7 +410,10 @@ fn run(cli: Cli) -> Result<(), Error> {
             output,
         } => {
             out.check(&output)?;
-            let (mut l, mut r) = (read(&left, cli.partitions)?, read(&right, cli.partitions)?);
+            let (mut l, mut r) = (
+                read_for(&left, cli.partitions, whole_files)?,
+                read_for(&right, cli.partitions, whole_files)?,
+            );
             if let Some(crs) = to_crs {
                 let crs = Crs::from_user_input(&crs)?;
                 l = l.to_crs(&crs)?;
@@ -353,7 +422,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             let joined = l
                 .sjoin_nearest(&r, how.into(), max_distance, distance_col.as_deref())
                 .map_err(|e| named_as_command(e, "sjoin_nearest", "nearest"))?;
-            out.stream(&joined, &output, &options)?
+            out.stream(&joined, &output, &runner)?
         }
         Command::Dissolve {
             file,
@@ -363,6 +432,12 @@ fn run(cli: Cli) -> Result<(), Error> {
             output,
         } => {
             out.check(&output)?;
+            if whole_files {
+                return Err(Error::NotImplemented {
+                    op: "dissolve on a cluster",
+                    roadmap: "cluster-operations",
+                });
+            }
             let aggs = agg
                 .iter()
                 .map(|a| aggregate(a))
@@ -379,7 +454,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             };
             let dissolved = read(&file, cli.partitions)?
                 .dissolve_out_of_core(&by, &aggs, &dissolve, &options)?;
-            out.stream(&dissolved, &output, &options)?
+            out.stream(&dissolved, &output, &runner)?
         }
         Command::Shuffle {
             input,
@@ -393,15 +468,23 @@ fn run(cli: Cli) -> Result<(), Error> {
                 CurveArg::Morton => ShuffleMethod::Morton,
                 CurveArg::Geohash => ShuffleMethod::Geohash,
             };
-            read(&input, cli.partitions)?
-                .spatial_shuffle_to_dataset(
-                    method,
-                    npartitions,
-                    &output,
-                    &out.parquet_options(GeometryEncoding::Wkb),
-                    &options,
-                )?
-                .rows_written
+            if whole_files {
+                // On a cluster the shuffle is one plan: each output partition is gathered
+                // by one task, from the keys of every input partition.
+                let shuffled = read_for(&input, cli.partitions, true)?
+                    .spatial_shuffle_lazy(method, npartitions)?;
+                out.stream(&shuffled, &output, &runner)?
+            } else {
+                read(&input, cli.partitions)?
+                    .spatial_shuffle_to_dataset(
+                        method,
+                        npartitions,
+                        &output,
+                        &out.parquet_options(GeometryEncoding::Wkb),
+                        &options,
+                    )?
+                    .rows_written
+            }
         }
         Command::Convert {
             input,
@@ -410,7 +493,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             output,
         } => {
             out.check(&output)?;
-            let mut lazy = read(&input, cli.partitions)?;
+            let mut lazy = read_for(&input, cli.partitions, whole_files)?;
             if let Some(b) = bbox {
                 let [x0, y0, x1, y1] = b[..] else {
                     return Err(Error::InvalidArgument(
@@ -427,7 +510,40 @@ fn run(cli: Cli) -> Result<(), Error> {
             if let Some(crs) = to_crs {
                 lazy = lazy.to_crs(&Crs::from_user_input(&crs)?)?;
             }
-            out.stream(&lazy, &output, &options)?
+            out.stream(&lazy, &output, &runner)?
+        }
+        #[cfg(feature = "distributed")]
+        Command::Cluster { role } => {
+            return match role {
+                ClusterRole::Scheduler {
+                    bind,
+                    executor_timeout,
+                } => {
+                    geoframe::distributed::run_scheduler(&geoframe::distributed::SchedulerOptions {
+                        bind,
+                        executor_timeout_seconds: executor_timeout,
+                    })
+                }
+                ClusterRole::Executor {
+                    scheduler,
+                    slots,
+                    bind_host,
+                    external_host,
+                    port,
+                    grpc_port,
+                    work_dir,
+                    heartbeat,
+                } => geoframe::distributed::run_executor(&geoframe::distributed::ExecutorOptions {
+                    scheduler,
+                    slots,
+                    bind_host,
+                    external_host,
+                    port,
+                    grpc_port,
+                    work_dir,
+                    heartbeat_seconds: heartbeat,
+                }),
+            };
         }
     };
     if !cli.quiet {

@@ -58,6 +58,12 @@ pub trait PartitionSource: Send + Sync {
     fn partitions(&self) -> Vec<PartitionMeta>;
     /// Reads partition `k` (its rows are numbered after those of partitions `0..k`).
     fn read_partition(&self, k: usize) -> Result<Partition>;
+    /// When each partition is one whole GeoParquet file with WKB geometries (a
+    /// partitioned dataset), the file of each partition, so that another engine can
+    /// read partitions by file (see `geoframe::distributed`). `None` otherwise.
+    fn partition_files(&self) -> Option<Vec<std::path::PathBuf>> {
+        None
+    }
 }
 
 /// What a sink must know of a frame before its first partition: the schema, where the

@@ -24,6 +24,8 @@ mod prune;
 mod report;
 mod run;
 mod spill;
+#[cfg(feature = "distributed")]
+pub(crate) mod stage;
 mod tasks;
 
 pub use executor::{ExecuteOptions, RunStats};
@@ -32,3 +34,5 @@ pub use graph::{Graph, Task, TaskId, TaskKind};
 pub use lazy::{scan_flatgeobuf, scan_geojson, scan_geopackage, scan_geoparquet, scan_shapefile};
 pub use logical::LazyFrame;
 pub use run::Computation;
+#[cfg(feature = "distributed")]
+pub(crate) use tasks::Context;

@@ -49,7 +49,23 @@ pub(crate) fn format_of(path: &Path) -> Result<Format, Error> {
 }
 
 pub(crate) fn read(path: &Path, rows_per_partition: usize) -> Result<LazyFrame, Error> {
+    read_for(path, rows_per_partition, false)
+}
+
+/// Like [`read`]; `whole_files` reads each file of a GeoParquet dataset as one partition,
+/// as a cluster reads them.
+pub(crate) fn read_for(
+    path: &Path,
+    rows_per_partition: usize,
+    whole_files: bool,
+) -> Result<LazyFrame, Error> {
     Ok(match format_of(path)? {
+        Format::Dataset if whole_files => geoframe::plan::scan_geoparquet(
+            path,
+            &GeoParquetOptions {
+                rows_per_partition: usize::MAX,
+            },
+        )?,
         Format::Shapefile => geoframe::plan::scan_shapefile(
             path,
             &ShapefileOptions {
@@ -139,6 +155,36 @@ impl Output {
     }
 }
 
+/// Where plans run: on this machine's workers, or on a cluster (`--cluster`).
+pub(crate) enum Runner {
+    Local(ExecuteOptions),
+    #[cfg(feature = "distributed")]
+    Cluster(geoframe::distributed::Cluster),
+}
+
+impl Runner {
+    fn collect(&self, frame: &LazyFrame) -> Result<GeoFrame, Error> {
+        match self {
+            Runner::Local(options) => frame.collect(options),
+            #[cfg(feature = "distributed")]
+            Runner::Cluster(cluster) => cluster.collect(frame),
+        }
+    }
+
+    fn sink(&self, frame: &LazyFrame, sink: Box<dyn PartitionSink>) -> Result<u64, Error> {
+        match self {
+            Runner::Local(options) => Ok(frame.sink(sink, options)?.rows_written),
+            #[cfg(feature = "distributed")]
+            Runner::Cluster(cluster) => cluster.sink(frame, sink),
+        }
+    }
+
+    /// Whether plans run on a cluster, which reads datasets by whole files.
+    pub(crate) fn is_cluster(&self) -> bool {
+        !matches!(self, Runner::Local(_))
+    }
+}
+
 impl Output {
     /// Runs `frame` into `path` as it is computed, never holding the whole result; with
     /// `--geoarrow` the result is collected first, since its geometry types choose the
@@ -147,12 +193,12 @@ impl Output {
         &self,
         frame: &LazyFrame,
         path: &Path,
-        options: &ExecuteOptions,
+        runner: &Runner,
     ) -> Result<u64, Error> {
         let layout = frame.layout();
         let sink: Box<dyn PartitionSink> = match format_of(path)? {
             Format::GeoParquet | Format::Dataset if self.geoarrow => {
-                let collected = frame.collect(options)?;
+                let collected = runner.collect(frame)?;
                 self.write(&collected, path)?;
                 return Ok(collected.len() as u64);
             }
@@ -173,7 +219,7 @@ impl Output {
             }
             Format::GeoPackage => Box::new(GeoPackageSink::create(path, &layout)?),
         };
-        Ok(frame.sink(sink, options)?.rows_written)
+        runner.sink(frame, sink)
     }
 }
 

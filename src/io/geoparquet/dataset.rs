@@ -186,6 +186,12 @@ impl PartitionSource for GeoParquetDataset {
             .ok_or_else(|| Error::Internal(format!("{}: no partition {k}", self.path.display())))?;
         self.files[file].read_partition(part)
     }
+    fn partition_files(&self) -> Option<Vec<PathBuf>> {
+        self.files
+            .iter()
+            .map(|f| f.partition_files()?.pop())
+            .collect()
+    }
 }
 
 /// Writes a frame as a partitioned dataset: a directory holding one GeoParquet file per

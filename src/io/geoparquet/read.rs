@@ -124,6 +124,9 @@ impl PartitionSource for GeoParquetSource {
     fn read_partition(&self, k: usize) -> Result<Partition> {
         self.read_slice(k)
     }
+    fn partition_files(&self) -> Option<Vec<std::path::PathBuf>> {
+        (self.slices.len() == 1 && self.native.is_none()).then(|| vec![self.path.clone()])
+    }
 }
 
 impl GeoParquetSource {
