@@ -257,7 +257,7 @@ impl Job {
         }
         let result = stage::run_stage_task(&self.spec.graph, &self.context, stage_task, scans)?;
         let worker = std::process::id();
-        let (mut columns, keys): (Vec<Arc<dyn Array>>, Vec<(u64, u64)>) = match result {
+        let (mut columns, keys): (Vec<arrow_array::ArrayRef>, Vec<(u64, u64)>) = match result {
             stage::StageResult::Count(n) => {
                 (vec![Arc::new(UInt64Array::from(vec![n]))], vec![(0, 0)])
             }
