@@ -258,7 +258,7 @@ fn oracle(p: Predicate, a: &Geometry, b: &Geometry) -> bool {
         Predicate::Crosses => m.is_crosses(),
         Predicate::Overlaps => m.is_overlaps(),
         Predicate::Equals => m.is_equal_topo(),
-        _ => unreachable!(),
+        Predicate::DWithin(d) => geo::Distance::distance(&geo::Euclidean, a, b) <= d,
     }
 }
 
@@ -317,6 +317,7 @@ fn cluster_answers_equal_the_local_run_and_the_oracle() {
             Predicate::Crosses,
             Predicate::Overlaps,
             Predicate::Equals,
+            Predicate::DWithin(1.5),
         ] {
             let plan = la.sjoin(&lb, How::Inner, predicate).unwrap();
             let got = assert_same(
@@ -407,6 +408,11 @@ fn cluster_answers_equal_the_local_run_and_the_oracle() {
         .to_crs(&mercator)
         .unwrap();
     assert_same(&cluster, &client, &ops, "select + to_crs");
+    let mask = Geometry::Polygon(polygon![
+        (x: -20.0, y: -10.0), (x: 60.0, y: -10.0), (x: 60.0, y: 60.0), (x: -20.0, y: 60.0), (x: -20.0, y: -10.0)
+    ]);
+    let clipped = countries.clip(&mask).unwrap();
+    assert_same(&cluster, &client, &clipped, "clip");
 }
 
 #[test]

@@ -25,6 +25,8 @@ mod logical;
 mod planner;
 mod process;
 mod spec;
+#[cfg(test)]
+mod tests;
 
 pub use cluster::{Cluster, ClusterStats};
 pub use process::{run_executor, run_scheduler, ExecutorOptions, SchedulerOptions};

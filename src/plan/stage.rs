@@ -204,7 +204,10 @@ pub(crate) fn run_stage_task(
             let pair_task = graph.tasks[task.output].deps[1];
             match values.get(&pair_task).map(|v| v.as_ref()) {
                 Some(Value::Pairs(pairs)) if pairs.len() == p.len() => {
-                    Ok(StageResult::Rows(p.clone(), Some(pairs.clone())))
+                    // The output task ordered its rows by pair (a pair task need not).
+                    let mut pairs = pairs.clone();
+                    pairs.sort_unstable();
+                    Ok(StageResult::Rows(p.clone(), Some(pairs)))
                 }
                 _ => Err(Error::Internal(
                     "a pair task's rows do not match its pairs".into(),
