@@ -424,11 +424,11 @@ fn sources_that_are_not_datasets_are_refused_before_any_task() {
     assert!(Cluster::connect("http://127.0.0.1:1").is_err());
 }
 
-/// A job long enough to outlast an executor's start: 1e6 points in 96 partitions
+/// A job long enough to outlast an executor's start: 1e6 points in 160 partitions
 /// within the counties, one task per candidate pair.
 fn long_job(dir: &Path) -> LazyFrame {
     let points = geoframe::datagen::uniform_points(1_000_000, 7, 100_000).unwrap();
-    let points = dataset(&points, 96, dir, "points");
+    let points = dataset(&points, 160, dir, "points");
     let counties = dataset(&common::counties(1000), 4, dir, "counties");
     points
         .sjoin(&counties, How::Inner, Predicate::Within)
@@ -440,7 +440,7 @@ fn an_executor_started_mid_job_takes_tasks_of_that_job() {
     let data = tempfile::tempdir().unwrap();
     let plan = long_job(data.path());
     let expected = plan.collect(&local()).unwrap();
-    let mut cluster = TestCluster::start(1);
+    let mut cluster = TestCluster::start(2);
     let client = cluster.client();
     let first = cluster.executors[0].child.id();
     let job = {
@@ -453,7 +453,7 @@ fn an_executor_started_mid_job_takes_tasks_of_that_job() {
         !job.is_finished(),
         "the job ended before a second executor could join"
     );
-    let second = cluster.add_executor();
+    let third = cluster.add_executor();
     let (got, stats) = match job.join().unwrap() {
         Ok(r) => r,
         Err(e) => panic!("{e}\n{}", cluster.logs()),
@@ -465,7 +465,7 @@ fn an_executor_started_mid_job_takes_tasks_of_that_job() {
         "{stats:?}"
     );
     assert!(
-        stats.tasks_by_worker.get(&second).copied().unwrap_or(0) > 0,
+        stats.tasks_by_worker.get(&third).copied().unwrap_or(0) > 0,
         "the executor started mid-job ran no task: {stats:?}"
     );
     drop(client);
