@@ -56,6 +56,37 @@ pub(crate) struct Spec {
     /// Partition pairs the plan's joins test, and pairs the partition R-trees pruned.
     pub pairs_tested: usize,
     pub pairs_pruned: usize,
+    /// Drawn for each job, so that indexes kept by an executor serve only tasks of the
+    /// job that built them (files may change between two jobs of the same plan).
+    pub nonce: u64,
+}
+
+/// The partition indexes an executor process keeps, by (job nonce, index task): each
+/// pair task of a job probing an index another of its tasks built on this executor reuses
+/// it. The oldest go first past [`KEPT_INDEXES`].
+static INDEXES: std::sync::Mutex<Vec<((u64, TaskId), Arc<crate::plan::stage::Value>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Indexes an executor keeps at most.
+const KEPT_INDEXES: usize = 16;
+
+struct ProcessIndexes(u64);
+
+impl stage::SharedIndexes for ProcessIndexes {
+    fn get(&self, task: TaskId) -> Option<Arc<crate::plan::stage::Value>> {
+        let kept = INDEXES.lock().unwrap_or_else(|p| p.into_inner());
+        kept.iter()
+            .find(|(key, _)| *key == (self.0, task))
+            .map(|(_, v)| v.clone())
+    }
+    fn put(&self, task: TaskId, value: Arc<crate::plan::stage::Value>) {
+        let mut kept = INDEXES.lock().unwrap_or_else(|p| p.into_inner());
+        kept.retain(|(key, _)| *key != (self.0, task));
+        if kept.len() >= KEPT_INDEXES {
+            kept.remove(0);
+        }
+        kept.push(((self.0, task), value));
+    }
 }
 
 /// A decoded [`Spec`], with its encoding (which identifies it) and what running it needs.
@@ -152,8 +183,22 @@ impl Spec {
             frame_schema: schema_bytes(&frame.schema)?,
             pairs_tested,
             pairs_pruned,
+            nonce: job_nonce(),
         })
     }
+}
+
+/// A number no other job of this client process draws, and unlikely in any other.
+fn job_nonce() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    h.finish()
 }
 
 /// The two columns the scans add, after the file's own.
@@ -255,7 +300,9 @@ impl Job {
                 .ok_or_else(|| Error::Internal(format!("no input for source {source}")))?;
             scans.insert(scan, self.partition(source, partition, batches)?);
         }
-        let result = stage::run_stage_task(&self.spec.graph, &self.context, stage_task, scans)?;
+        let shared = ProcessIndexes(self.spec.nonce);
+        let result =
+            stage::run_stage_task(&self.spec.graph, &self.context, stage_task, scans, &shared)?;
         let worker = std::process::id();
         let (mut columns, keys): (Vec<arrow_array::ArrayRef>, Vec<(u64, u64)>) = match result {
             stage::StageResult::Count(n) => {

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::compile::{compile, CompileMode};
 use super::graph::{Graph, TaskId, TaskKind};
 use super::logical::{LazyFrame, Node};
-use super::tasks::{run_task, Context, Value};
+pub(crate) use super::tasks::Value;
+use super::tasks::{run_task, Context};
 use crate::error::{Error, Result};
 use crate::join::How;
 use crate::partition::Partition;
@@ -163,15 +164,46 @@ fn cone(graph: &Graph, task: TaskId) -> Vec<TaskId> {
     seen.into_iter().collect()
 }
 
+/// Results that stage tasks of one job share within a process: the index of a partition
+/// that several pair tasks probe is built once, not once per pair.
+pub(crate) trait SharedIndexes {
+    /// The index task `task` built, if kept.
+    fn get(&self, task: TaskId) -> Option<Arc<Value>>;
+    /// Keeps what index task `task` built.
+    fn put(&self, task: TaskId, value: Arc<Value>);
+}
+
 /// Runs stage task `task` on one thread, its scans given as `scans` (by scan task).
 pub(crate) fn run_stage_task(
     graph: &Graph,
     context: &Context,
     task: &StageTask,
     mut scans: HashMap<TaskId, Partition>,
+    shared: &dyn SharedIndexes,
 ) -> Result<StageResult> {
     let mut values: HashMap<TaskId, Arc<Value>> = HashMap::new();
-    for t in cone(graph, task.output) {
+    let mut needed = cone(graph, task.output);
+    // A kept index stands for its whole cone: tasks only it needed are skipped.
+    let kept: HashMap<TaskId, Arc<Value>> = needed
+        .iter()
+        .filter(|&&t| matches!(graph.tasks[t].kind, TaskKind::BuildIndex { .. }))
+        .filter_map(|&t| Some((t, shared.get(t)?)))
+        .collect();
+    if !kept.is_empty() {
+        let mut reached = BTreeSet::new();
+        let mut todo = vec![task.output];
+        while let Some(t) = todo.pop() {
+            if reached.insert(t) && !kept.contains_key(&t) {
+                todo.extend(&graph.tasks[t].deps);
+            }
+        }
+        needed.retain(|t| reached.contains(t));
+        values.extend(kept);
+    }
+    for t in needed {
+        if values.contains_key(&t) {
+            continue;
+        }
         let node = &graph.tasks[t];
         let value = match node.kind {
             TaskKind::Scan { .. } => Value::Partition(scans.remove(&t).ok_or_else(|| {
@@ -192,7 +224,11 @@ pub(crate) fn run_stage_task(
                 })?
             }
         };
-        values.insert(t, Arc::new(value));
+        let value = Arc::new(value);
+        if matches!(node.kind, TaskKind::BuildIndex { .. }) {
+            shared.put(t, value.clone());
+        }
+        values.insert(t, value);
     }
     let output = values
         .remove(&task.output)
