@@ -64,8 +64,10 @@ pub(crate) struct Spec {
 /// The partition indexes an executor process keeps, by (job nonce, index task): each
 /// pair task of a job probing an index another of its tasks built on this executor reuses
 /// it. The oldest go first past [`KEPT_INDEXES`].
-static INDEXES: std::sync::Mutex<Vec<((u64, TaskId), Arc<crate::plan::stage::Value>)>> =
-    std::sync::Mutex::new(Vec::new());
+static INDEXES: std::sync::Mutex<Vec<KeptIndex>> = std::sync::Mutex::new(Vec::new());
+
+/// An index kept by [`INDEXES`]: (job nonce, index task) and what the task built.
+type KeptIndex = ((u64, TaskId), Arc<crate::plan::stage::Value>);
 
 /// Indexes an executor keeps at most.
 const KEPT_INDEXES: usize = 16;
