@@ -152,14 +152,7 @@ impl Spec {
                     })
                     .collect::<Result<Vec<_>>>()?;
                 let metas = source.partitions();
-                let first_rows = metas
-                    .iter()
-                    .scan(0u64, |next, p| {
-                        let first = *next;
-                        *next += p.rows;
-                        Some(first)
-                    })
-                    .collect();
+                let first_rows = crate::plan::compile::first_rows(&metas);
                 Ok(SourceFiles {
                     describe: source.describe(),
                     files,

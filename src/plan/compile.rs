@@ -83,7 +83,7 @@ struct JoinPairs {
 }
 
 /// The first row of each partition.
-fn first_rows(parts: &[PartitionMeta]) -> Vec<u64> {
+pub(crate) fn first_rows(parts: &[PartitionMeta]) -> Vec<u64> {
     parts
         .iter()
         .scan(0u64, |next, p| {

@@ -352,7 +352,7 @@ impl LazyFrame {
     }
 
     /// The plan's inputs, left before right.
-    fn inputs(&self) -> Vec<&LazyFrame> {
+    pub(crate) fn inputs(&self) -> Vec<&LazyFrame> {
         match self.node.as_ref() {
             Node::Scan(_) => vec![],
             Node::Select { input, .. }

@@ -11,7 +11,7 @@
 //! more workers while it runs. The out-of-core operations (`external_shuffle`,
 //! `external_dissolve`) run the plan into buckets on disk (`spill`) and scan them back.
 
-mod compile;
+pub(crate) mod compile;
 mod executor;
 mod external_dissolve;
 mod external_shuffle;

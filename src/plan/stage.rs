@@ -260,29 +260,18 @@ pub(crate) fn run_stage_task(
 /// R-trees pruned (of all base x other pairs), summed over its joins.
 pub(crate) fn join_pairs(frame: &LazyFrame) -> (usize, usize) {
     fn walk(frame: &LazyFrame, acc: &mut (usize, usize)) {
-        let inputs: Vec<&LazyFrame> = match frame.node.as_ref() {
-            Node::Scan(_) => vec![],
-            Node::Select { input, .. }
-            | Node::ToCrs { input, .. }
-            | Node::MapGeometry { input, .. }
-            | Node::AddColumn { input, .. }
-            | Node::Clip { input, .. }
-            | Node::FilterBbox { input, .. }
-            | Node::Shuffle { input, .. } => vec![input],
-            Node::Nearest { left, right, .. } => vec![left, right],
-            Node::Join {
-                base,
-                other,
-                groups,
-                ..
-            } => {
-                let tested: usize = groups.iter().map(|g| g.others.len()).sum();
-                acc.0 += tested;
-                acc.1 += base.parts.len() * other.parts.len() - tested;
-                vec![base, other]
-            }
-        };
-        for input in inputs {
+        if let Node::Join {
+            base,
+            other,
+            groups,
+            ..
+        } = frame.node.as_ref()
+        {
+            let tested: usize = groups.iter().map(|g| g.others.len()).sum();
+            acc.0 += tested;
+            acc.1 += base.parts.len() * other.parts.len() - tested;
+        }
+        for input in frame.inputs() {
             walk(input, acc);
         }
     }
