@@ -61,16 +61,21 @@ pub(crate) fn test(
     b: &Geometry,
     pb: &impl Edges,
 ) -> Option<bool> {
-    let (ca, cb) = (pa.cleanliness(a), pb.cleanliness(b));
-    if !edge_based(ca) || !edge_based(cb) {
-        return None;
-    }
     let (ba, bb) = (pa.bbox(), pb.bbox());
     if !boxes_meet(ba, bb) {
         return match predicate {
             Predicate::DWithin(_) => None,
             _ => Some(false),
         };
+    }
+    if predicate == Predicate::Intersects {
+        if let Some(answer) = intersects_whatever_clean(a, pa, b, pb) {
+            return Some(answer);
+        }
+    }
+    let (ca, cb) = (pa.cleanliness(a), pb.cleanliness(b));
+    if !edge_based(ca) || !edge_based(cb) {
+        return None;
     }
     match predicate {
         Predicate::Intersects => return Some(intersects(a, pa, pb)),
@@ -228,6 +233,63 @@ fn intersects(a: &Geometry, pa: &impl Edges, pb: &impl Edges) -> bool {
         .any(|(u, _, _)| pa.position(u.x, u.y) != CoordPos::Outside)
 }
 
+/// Polygons with at most this many edges are placed by geo's point location, which walks
+/// them, rather than through their bands, which need the clean check.
+const WALKED_EDGES: usize = 1024;
+
+/// `a` intersects `b`, decided without the clean check where geo's `Intersects` (which
+/// `Predicate::test` asks, valid input or not) is sure to say the same: for a single
+/// polygon `a` without holes against a single polygon `b`, geo says yes when their
+/// exteriors' boxes meet and `a`'s edges touch any of `b`'s rings, or the first vertex of
+/// either exterior is not outside the other. `None` for other pairs, where a ring of `b`
+/// may lie beyond its exterior's box (out of reach of `edges_near`), or where a large `b`
+/// would need its clean check to be placed by its bands.
+fn intersects_whatever_clean(
+    a: &Geometry,
+    pa: &impl Edges,
+    b: &Geometry,
+    pb: &impl Edges,
+) -> Option<bool> {
+    let (Geometry::Polygon(pa_polygon), Geometry::Polygon(pb_polygon)) = (a, b) else {
+        return None;
+    };
+    if !pa_polygon.interiors().is_empty() || !pb.finds_every_edge() {
+        return None;
+    }
+    for (p, q, _) in all_edges(a) {
+        for (u, v, _) in pb.edges_near(Rect::new(p, q)) {
+            if !matches!(meet(p, q, u, v), Meeting::Apart) {
+                return Some(true);
+            }
+        }
+    }
+    let firsts = (
+        pa_polygon.exterior().0.first(),
+        pb_polygon.exterior().0.first(),
+    );
+    let (Some(&a0), Some(&b0)) = firsts else {
+        return Some(false);
+    };
+    Some(
+        place_apart(b, pb, a0)? != CoordPos::Outside
+            || place_apart(a, pa, b0)? != CoordPos::Outside,
+    )
+}
+
+/// Where `c` lies against `g` (prepared as `pg`) as geo's point location says: by walking
+/// a small polygon, through the bands of a large one whose rings are clean or only touch
+/// (where parity and geo agree); `None` for a large one otherwise.
+fn place_apart(g: &Geometry, pg: &impl Edges, c: Coord) -> Option<CoordPos> {
+    use geo::algorithm::coordinate_position::CoordinatePosition;
+    if pg.size() <= WALKED_EDGES {
+        Some(g.coordinate_position(&c))
+    } else if edge_based(pg.cleanliness(g)) {
+        Some(pg.position(c.x, c.y))
+    } else {
+        None
+    }
+}
+
 /// Where the pieces of one side's edges lie against the other side: whether any meets its
 /// boundary, lies inside or lies outside, and per polygon (some piece inside, some outside).
 struct Pieces {
@@ -377,7 +439,7 @@ mod tests {
     use super::*;
     use crate::join::index::edges::Plain;
     use crate::join::index::prepared::PreparedPolygon;
-    use geo::{LineString, MultiPolygon, Polygon, Validation};
+    use geo::{polygon, LineString, MultiPolygon, Polygon, Validation};
     use proptest::prelude::*;
 
     /// Shapes on a small integer grid, where shared edges, touching corners, holes and
@@ -467,6 +529,41 @@ mod tests {
                     ),
                 })
             }),
+            (0i32..8, 0i32..8, 0usize..6).prop_map(|(x, y, k)| {
+                // Invalid polygons, as real layers have them: a bow tie, holes outside
+                // their shell (one a ring that runs out and back, as in some counties), a
+                // hole crossing its shell, holes of one repeated point and of a line.
+                let (x, y) = (x as f64, y as f64);
+                let ring = |points: &[(f64, f64)]| {
+                    LineString::from(
+                        points
+                            .iter()
+                            .map(|&(a, b)| (x + a, y + b))
+                            .collect::<Vec<_>>(),
+                    )
+                };
+                let square = ring(&[(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0)]);
+                Geometry::Polygon(match k {
+                    0 => Polygon::new(
+                        ring(&[(0.0, 0.0), (4.0, 4.0), (4.0, 0.0), (0.0, 4.0)]),
+                        vec![],
+                    ),
+                    1 => Polygon::new(
+                        square,
+                        vec![ring(&[(5.0, 1.0), (7.0, 1.0), (7.0, 3.0), (5.0, 3.0)])],
+                    ),
+                    2 => Polygon::new(square, vec![ring(&[(5.0, 1.0), (7.0, 2.0)])]),
+                    3 => Polygon::new(
+                        square,
+                        vec![ring(&[(2.0, 2.0), (2.0, 2.0), (2.0, 2.0), (2.0, 2.0)])],
+                    ),
+                    4 => Polygon::new(
+                        square,
+                        vec![ring(&[(3.0, 1.0), (6.0, 1.0), (6.0, 3.0), (3.0, 3.0)])],
+                    ),
+                    _ => Polygon::new(square, vec![ring(&[(1.0, 1.0), (3.0, 2.0)])]),
+                })
+            }),
         ]
     }
 
@@ -502,8 +599,27 @@ mod tests {
             }
         }
         if !edge_based(pa.cleanliness(a)) || !edge_based(pb.cleanliness(b)) {
+            // Only `intersects` (and disjoint boxes) may be decided here, and then as
+            // `Relate` decides.
             for predicate in predicates() {
-                prop_assert_eq!(test(predicate, a, &pa, b, &pb), None);
+                let expected = predicate.test(a, b);
+                for fast in [
+                    test(predicate, a, &pa, b, &pb),
+                    test(predicate, a, &qa, b, &qb),
+                    test(predicate.converse(), b, &pb, a, &qa),
+                ] {
+                    if predicate == Predicate::Intersects || !boxes_meet(pa.bbox(), pb.bbox()) {
+                        prop_assert!(
+                            fast.is_none() || fast == Some(expected),
+                            "{:?} {:?} {:?}",
+                            predicate,
+                            a,
+                            b
+                        );
+                    } else {
+                        prop_assert_eq!(fast, None);
+                    }
+                }
             }
             return Ok(());
         }
@@ -526,6 +642,53 @@ mod tests {
             );
         }
         Ok(())
+    }
+
+    /// A hole outside its shell, a ring that runs out and back (as in some counties),
+    /// crossing an edge of the other side that lies beyond the shell's box, where the
+    /// bands do not look: geo's `intersects` sees the crossing (the exteriors' boxes
+    /// meet). With the boxes apart it sees nothing.
+    #[test]
+    fn a_stray_hole_crossing_the_other_side_intersects_as_geo_says() {
+        let b = Geometry::Polygon(polygon!(
+            exterior: [(x: 0.0, y: 0.0), (x: 4.0, y: 0.0), (x: 4.0, y: 4.0), (x: 0.0, y: 4.0)],
+            interiors: [[(x: 5.0, y: 1.0), (x: 9.0, y: 2.0)]],
+        ));
+        // Its box meets the shell's, none of its edges' boxes does.
+        let crossing = Geometry::Polygon(polygon![
+            (x: 4.5, y: 0.5), (x: 8.0, y: 0.5), (x: 8.0, y: 5.0),
+            (x: 3.5, y: 5.0), (x: 3.5, y: 4.5), (x: 4.5, y: 4.5),
+        ]);
+        let apart = Geometry::Polygon(
+            polygon![(x: 6.0, y: 0.0), (x: 8.0, y: 0.0), (x: 8.0, y: 3.0), (x: 6.0, y: 3.0)],
+        );
+        for (a, expected) in [(crossing, true), (apart, false)] {
+            assert_eq!(Predicate::Intersects.test(&a, &b), expected);
+            let (pa, pb) = (
+                PreparedPolygon::new(&a).unwrap(),
+                PreparedPolygon::new(&b).unwrap(),
+            );
+            let (qa, qb) = (
+                Plain::new(&a, usize::MAX).unwrap(),
+                Plain::new(&b, usize::MAX).unwrap(),
+            );
+            for answer in [
+                test(Predicate::Intersects, &a, &pa, &b, &pb),
+                test(Predicate::Intersects, &a, &qa, &b, &qb),
+                test(Predicate::Intersects, &b, &pb, &a, &pa),
+                test(Predicate::Intersects, &b, &qb, &a, &qa),
+            ] {
+                assert!(
+                    answer.is_none() || answer == Some(expected),
+                    "{answer:?} {a:?}"
+                );
+            }
+            // The walked side finds the crossing whatever the boxes.
+            assert_eq!(
+                test(Predicate::Intersects, &a, &qa, &b, &qb),
+                Some(expected)
+            );
+        }
     }
 
     proptest! {

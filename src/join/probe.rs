@@ -59,25 +59,26 @@ pub(crate) fn probe(
     Ok(found)
 }
 
-/// Whether any of the first rows is a point, or a polygon of one ring no larger than four
-/// times the right side's median box: those go through the grid (larger ones span more
-/// cells than it places).
+/// Whether at least half of the first rows are points, or convex polygons of one ring no
+/// larger than four times the right side's median box: those go through the grid, which is
+/// built for them alone (larger ones span more cells than it places, and other polygons do
+/// not use it).
 fn has_small_rows(array: &arrow_array::BinaryArray, median_box: (f64, f64)) -> bool {
     let mut ring = Vec::new();
-    (0..array.len())
-        .filter(|&i| !array.is_null(i))
-        .take(16)
-        .any(|i| {
-            let wkb = array.value(i);
-            if geometry::point_xy(wkb).is_some() {
-                return true;
-            }
-            if !geometry::single_ring(wkb, &mut ring) {
-                return false;
-            }
+    let (mut sampled, mut small) = (0, 0);
+    for i in (0..array.len()).filter(|&i| !array.is_null(i)).take(16) {
+        sampled += 1;
+        let wkb = array.value(i);
+        if geometry::point_xy(wkb).is_some() {
+            small += 1;
+        } else if geometry::single_ring(wkb, &mut ring) && is_convex_ring(&ring) {
             let b = ring_box(&ring);
-            b.width() <= 4.0 * median_box.0 && b.height() <= 4.0 * median_box.1
-        })
+            if b.width() <= 4.0 * median_box.0 && b.height() <= 4.0 * median_box.1 {
+                small += 1;
+            }
+        }
+    }
+    small > 0 && 2 * small >= sampled
 }
 
 /// Left polygons with at most this many edges are not prepared: walking them is cheaper.
@@ -136,7 +137,7 @@ fn convex_against(
         }
         // Any other polygon: only where none of its rings comes near is the answer sure,
         // and its side is found as `Relate` finds it, by geo's own point location.
-        (Cleanliness::Unsound, Contact::Apart) if prepared.edges_hold_rings => {
+        (Cleanliness::Unsound, Contact::Apart) if prepared.finds_every_edge() => {
             match other.coordinate_position(&ring[0]) {
                 CoordPos::Inside => predicate.polygon_in_interior(),
                 CoordPos::Outside => predicate.polygon_in_exterior(),

@@ -46,7 +46,7 @@ pub(crate) fn all_sided_edges(g: &Geometry) -> impl Iterator<Item = SidedEdge> +
 
 /// A polygon or multipolygon as the edge-based predicates see it.
 pub(crate) trait Edges {
-    /// The box of every ring.
+    /// The box of the exterior rings (a hole outside its shell may lie beyond it).
     fn bbox(&self) -> Rect;
     /// Number of polygons.
     fn polygons(&self) -> usize;
@@ -62,6 +62,10 @@ pub(crate) trait Edges {
     fn cleanliness(&self, geometry: &Geometry) -> Cleanliness;
     /// The work of walking every edge.
     fn size(&self) -> usize;
+    /// Whether every point of every ring lies on an edge that [`Edges::edges_near`]
+    /// gives for a box around it: no ring is a lone point, and none lies outside the box
+    /// (a hole outside its shell).
+    fn finds_every_edge(&self) -> bool;
 }
 
 impl Edges for PreparedPolygon {
@@ -88,6 +92,9 @@ impl Edges for PreparedPolygon {
     }
     fn size(&self) -> usize {
         PreparedPolygon::size(self)
+    }
+    fn finds_every_edge(&self) -> bool {
+        PreparedPolygon::finds_every_edge(self)
     }
 }
 
@@ -116,6 +123,8 @@ pub(crate) struct Plain {
     polygons: usize,
     edges: Vec<SidedEdge>,
     clean: Cell<Option<Cleanliness>>,
+    /// Every ring has an edge of non-zero length (its edges are walked whole, box or not).
+    edges_hold_rings: bool,
 }
 
 impl Plain {
@@ -131,6 +140,10 @@ impl Plain {
             polygons,
             edges: all_sided_edges(geometry).collect(),
             clean: Cell::new(None),
+            edges_hold_rings: polygons_of(geometry)
+                .iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .all(|r| r.0.is_empty() || r.0.windows(2).any(|w| w[0] != w[1])),
         })
     }
 }
@@ -192,5 +205,8 @@ impl Edges for Plain {
     }
     fn size(&self) -> usize {
         self.edges.len()
+    }
+    fn finds_every_edge(&self) -> bool {
+        self.edges_hold_rings
     }
 }

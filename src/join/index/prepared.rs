@@ -31,6 +31,9 @@ pub(crate) struct PreparedPolygon {
     /// Whether every point of every ring lies on one of `edges` (no ring is a lone point),
     /// so that a box no edge comes near holds no point of the boundary.
     pub(crate) edges_hold_rings: bool,
+    /// Whether, besides, every ring lies in `bbox` (the exterior's box): then
+    /// `edges_near` finds every edge that meets a box, even of a hole outside its shell.
+    finds_every_edge: bool,
     /// How clean the polygon is (see `clean`), found out when first asked.
     clean: std::sync::OnceLock<Cleanliness>,
 }
@@ -73,6 +76,10 @@ impl PreparedPolygon {
         // The exterior's box, as GEOS's envelope: a point outside it is outside the polygon,
         // whatever an (invalid) hole outside the shell encloses.
         let bbox = geo::BoundingRect::bounding_rect(geometry)?;
+        let finds_every_edge = edges_hold_rings
+            && rings
+                .iter()
+                .all(|(_, r)| r.0.iter().all(|c| geo::Intersects::intersects(&bbox, c)));
         let bands = (all.len() / 4).clamp(1, 1 << 14);
         let height = bbox.height();
         let band_scale = if height > 0.0 {
@@ -111,6 +118,7 @@ impl PreparedPolygon {
             polygons: polygons.len(),
             has_area,
             edges_hold_rings,
+            finds_every_edge,
             clean: std::sync::OnceLock::new(),
         })
     }
@@ -149,7 +157,12 @@ impl PreparedPolygon {
             .count()
     }
 
-    /// The box of every ring.
+    /// See [`Edges::finds_every_edge`](super::edges::Edges::finds_every_edge).
+    pub(crate) fn finds_every_edge(&self) -> bool {
+        self.finds_every_edge
+    }
+
+    /// The box of the exterior rings (a hole outside its shell may lie beyond it).
     pub(crate) fn bbox(&self) -> Rect {
         self.bbox
     }
