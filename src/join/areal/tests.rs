@@ -7,6 +7,17 @@ use crate::join::index::prepared::PreparedPolygon;
 use geo::{polygon, LineString, MultiPolygon, Polygon, Validation};
 use proptest::prelude::*;
 
+/// The ring through `points`, moved by `(x, y)`.
+fn shifted_ring(x: i32, y: i32, points: &[(f64, f64)]) -> LineString {
+    let (x, y) = (x as f64, y as f64);
+    LineString::from(
+        points
+            .iter()
+            .map(|&(a, b)| (x + a, y + b))
+            .collect::<Vec<_>>(),
+    )
+}
+
 /// Shapes on a small integer grid, where shared edges, touching corners, holes and
 /// equal rings are common.
 fn shape() -> impl Strategy<Value = Geometry> {
@@ -50,15 +61,7 @@ fn shape() -> impl Strategy<Value = Geometry> {
             // Rings that touch at a point: a shell pinched round an inverted hole, a
             // hole with a vertex on its shell's edge, a figure eight, a hole touching
             // its shell at two points (its interior falls in two).
-            let (x, y) = (x as f64, y as f64);
-            let ring = |points: &[(f64, f64)]| {
-                LineString::from(
-                    points
-                        .iter()
-                        .map(|&(a, b)| (x + a, y + b))
-                        .collect::<Vec<_>>(),
-                )
-            };
+            let ring = |points: &[(f64, f64)]| shifted_ring(x, y, points);
             let square = ring(&[(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0)]);
             Geometry::Polygon(match k {
                 0 => Polygon::new(
@@ -98,15 +101,7 @@ fn shape() -> impl Strategy<Value = Geometry> {
             // Invalid polygons, as real layers have them: a bow tie, holes outside
             // their shell (one a ring that runs out and back, as in some counties), a
             // hole crossing its shell, holes of one repeated point and of a line.
-            let (x, y) = (x as f64, y as f64);
-            let ring = |points: &[(f64, f64)]| {
-                LineString::from(
-                    points
-                        .iter()
-                        .map(|&(a, b)| (x + a, y + b))
-                        .collect::<Vec<_>>(),
-                )
-            };
+            let ring = |points: &[(f64, f64)]| shifted_ring(x, y, points);
             let square = ring(&[(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0)]);
             Geometry::Polygon(match k {
                 0 => Polygon::new(
