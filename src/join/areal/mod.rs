@@ -213,12 +213,8 @@ fn misses_convex(ring: &[Coord], turn: Orientation, u: Coord, v: Coord) -> bool 
 
 /// `a` intersects `b`: the boundaries meet, or a vertex of one lies inside the other.
 fn intersects(a: &Geometry, pa: &impl Edges, pb: &impl Edges) -> bool {
-    for (p, q, _) in all_edges(a) {
-        for (u, v, _) in pb.edges_near(Rect::new(p, q)) {
-            if !matches!(meet(p, q, u, v), Meeting::Apart) {
-                return true;
-            }
-        }
+    if boundaries_meet(a, pb) {
+        return true;
     }
     // The boundaries are apart: one polygon of `a` is inside `b` if its first vertex is,
     // and a ring of `b` inside `a` has all its vertices in `a`'s box.
@@ -231,6 +227,14 @@ fn intersects(a: &Geometry, pa: &impl Edges, pb: &impl Edges) -> bool {
     }
     pb.edges_near(pa.bbox())
         .any(|(u, _, _)| pa.position(u.x, u.y) != CoordPos::Outside)
+}
+
+/// Whether an edge of `a` meets (crosses or touches) an edge `pb` finds near it.
+fn boundaries_meet(a: &Geometry, pb: &impl Edges) -> bool {
+    all_edges(a).any(|(p, q, _)| {
+        pb.edges_near(Rect::new(p, q))
+            .any(|(u, v, _)| !matches!(meet(p, q, u, v), Meeting::Apart))
+    })
 }
 
 /// Polygons with at most this many edges are placed by geo's point location, which walks
@@ -250,36 +254,31 @@ fn intersects_whatever_clean(
     b: &Geometry,
     pb: &impl Edges,
 ) -> Option<bool> {
-    let (Geometry::Polygon(pa_polygon), Geometry::Polygon(pb_polygon)) = (a, b) else {
+    let (Geometry::Polygon(polygon_a), Geometry::Polygon(polygon_b)) = (a, b) else {
         return None;
     };
-    if !pa_polygon.interiors().is_empty() || !pb.finds_every_edge() {
+    if !polygon_a.interiors().is_empty() || !pb.finds_every_edge() {
         return None;
     }
-    for (p, q, _) in all_edges(a) {
-        for (u, v, _) in pb.edges_near(Rect::new(p, q)) {
-            if !matches!(meet(p, q, u, v), Meeting::Apart) {
-                return Some(true);
-            }
-        }
+    if boundaries_meet(a, pb) {
+        return Some(true);
     }
-    let firsts = (
-        pa_polygon.exterior().0.first(),
-        pb_polygon.exterior().0.first(),
-    );
-    let (Some(&a0), Some(&b0)) = firsts else {
+    let (Some(&a0), Some(&b0)) = (
+        polygon_a.exterior().0.first(),
+        polygon_b.exterior().0.first(),
+    ) else {
         return Some(false);
     };
     Some(
-        place_apart(b, pb, a0)? != CoordPos::Outside
-            || place_apart(a, pa, b0)? != CoordPos::Outside,
+        locate_as_geo(b, pb, a0)? != CoordPos::Outside
+            || locate_as_geo(a, pa, b0)? != CoordPos::Outside,
     )
 }
 
 /// Where `c` lies against `g` (prepared as `pg`) as geo's point location says: by walking
 /// a small polygon, through the bands of a large one whose rings are clean or only touch
 /// (where parity and geo agree); `None` for a large one otherwise.
-fn place_apart(g: &Geometry, pg: &impl Edges, c: Coord) -> Option<CoordPos> {
+fn locate_as_geo(g: &Geometry, pg: &impl Edges, c: Coord) -> Option<CoordPos> {
     use geo::algorithm::coordinate_position::CoordinatePosition;
     if pg.size() <= WALKED_EDGES {
         Some(g.coordinate_position(&c))

@@ -117,6 +117,12 @@ pub(crate) fn all_edges(g: &Geometry) -> impl Iterator<Item = NearEdge> + '_ {
     })
 }
 
+/// Whether a ring is empty or has an edge of non-zero length (is not one repeated point),
+/// so that its points all lie on its edges.
+pub(crate) fn has_edge_or_is_empty(ring: &geo::LineString) -> bool {
+    ring.0.is_empty() || ring.0.windows(2).any(|w| w[0] != w[1])
+}
+
 /// A small polygon, its edges (gathered once) walked whole for every question.
 pub(crate) struct Plain {
     bbox: Rect,
@@ -143,7 +149,7 @@ impl Plain {
             edges_hold_rings: polygons_of(geometry)
                 .iter()
                 .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-                .all(|r| r.0.is_empty() || r.0.windows(2).any(|w| w[0] != w[1])),
+                .all(has_edge_or_is_empty),
         })
     }
 }

@@ -72,7 +72,7 @@ impl PreparedPolygon {
         let has_area = polygons.iter().all(|p| geo::Area::unsigned_area(p) > 0.0);
         let edges_hold_rings = rings
             .iter()
-            .all(|(_, r)| r.0.is_empty() || r.0.windows(2).any(|w| w[0] != w[1]));
+            .all(|(_, r)| super::edges::has_edge_or_is_empty(r));
         // The exterior's box, as GEOS's envelope: a point outside it is outside the polygon,
         // whatever an (invalid) hole outside the shell encloses.
         let bbox = geo::BoundingRect::bounding_rect(geometry)?;
