@@ -10,6 +10,7 @@
 //! are [`crate::GeoFrame::sjoin`] and [`crate::plan::LazyFrame::sjoin`].
 
 mod areal;
+mod clip;
 mod index;
 mod nearest;
 mod output;

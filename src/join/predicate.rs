@@ -1,6 +1,7 @@
 //! Spatial predicates, with the DE-9IM meanings GEOS and GeoPandas give them.
 
 use geo::algorithm::coordinate_position::CoordPos;
+use geo::relate::IntersectionMatrix;
 use geo::{Distance, Euclidean, Geometry, Intersects, Relate};
 use serde::{Deserialize, Serialize};
 
@@ -184,20 +185,23 @@ impl Predicate {
             Predicate::Intersects => left.intersects(right),
             Predicate::DWithin(d) => Euclidean.distance(left, right) <= d,
             _ if !left.intersects(right) => false,
-            _ => {
-                let m = left.relate(right);
-                match self {
-                    Predicate::Within => m.is_within(),
-                    Predicate::Contains => m.is_contains(),
-                    Predicate::Covers => m.is_covers(),
-                    Predicate::CoveredBy => m.is_coveredby(),
-                    Predicate::Touches => m.is_touches(),
-                    Predicate::Crosses => m.is_crosses(),
-                    Predicate::Overlaps => m.is_overlaps(),
-                    Predicate::Equals => m.is_equal_topo(),
-                    Predicate::Intersects | Predicate::DWithin(_) => unreachable!("handled above"),
-                }
-            }
+            _ => self.of_matrix(&left.relate(right)),
+        }
+    }
+
+    /// Whether a pair with the DE-9IM matrix `m` satisfies the predicate (`DWithin` as
+    /// `Intersects`: a matrix knows no distances).
+    pub(crate) fn of_matrix(self, m: &IntersectionMatrix) -> bool {
+        match self {
+            Predicate::Intersects | Predicate::DWithin(_) => m.is_intersects(),
+            Predicate::Within => m.is_within(),
+            Predicate::Contains => m.is_contains(),
+            Predicate::Covers => m.is_covers(),
+            Predicate::CoveredBy => m.is_coveredby(),
+            Predicate::Touches => m.is_touches(),
+            Predicate::Crosses => m.is_crosses(),
+            Predicate::Overlaps => m.is_overlaps(),
+            Predicate::Equals => m.is_equal_topo(),
         }
     }
 

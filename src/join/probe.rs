@@ -8,6 +8,7 @@ use geo::kernels::{Kernel, RobustKernel};
 use rstar::AABB;
 
 use super::areal::{self, Contact};
+use super::clip;
 use super::index::clean::{on_segment, Cleanliness};
 use super::index::convex::is_convex_ring;
 use super::index::edges::{Edges, Plain};
@@ -372,6 +373,24 @@ impl Probe<'_> {
                 },
                 _ => None,
             };
+            // A pair the edges leave undecided (a polygon whose rings cross) against a
+            // much larger clean one: `Relate` on the larger one's outline near the other.
+            let fast = fast
+                .or_else(|| {
+                    clip::test(self.predicate, &g, rg, || {
+                        self.right.prepared[j]
+                            .as_ref()
+                            .is_some_and(|pr| areal::edge_based(pr.cleanliness(rg)))
+                    })
+                })
+                .or_else(|| {
+                    clip::test(self.predicate.converse(), rg, &g, || {
+                        prepared
+                            .get_or_insert_with(|| PreparedPolygon::new(&g))
+                            .as_ref()
+                            .is_some_and(|pl| areal::edge_based(pl.cleanliness(&g)))
+                    })
+                });
             if fast.unwrap_or_else(|| self.predicate.test(&g, rg)) {
                 found.push((row, self.right_first_row + j as u64));
             }

@@ -48,7 +48,7 @@ struct Facts {
 
 /// Whether a polygon this clean has, away from its touch points, the interior on one side
 /// of every edge and the exterior on the other, as the pieces below need.
-fn edge_based(cleanliness: Cleanliness) -> bool {
+pub(crate) fn edge_based(cleanliness: Cleanliness) -> bool {
     matches!(cleanliness, Cleanliness::Clean | Cleanliness::Touching)
 }
 
@@ -434,4 +434,4 @@ fn facts(a: &Geometry, pa: &impl Edges, b: &Geometry, pb: &impl Edges) -> Option
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

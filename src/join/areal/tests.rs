@@ -20,7 +20,7 @@ fn shifted_ring(x: i32, y: i32, points: &[(f64, f64)]) -> LineString {
 
 /// Shapes on a small integer grid, where shared edges, touching corners, holes and
 /// equal rings are common.
-fn shape() -> impl Strategy<Value = Geometry> {
+pub(crate) fn shape() -> impl Strategy<Value = Geometry> {
     let rect = (0i32..8, 0i32..8, 1i32..6, 1i32..6)
         .prop_map(|(x, y, w, h)| Rect::new((x as f64, y as f64), ((x + w) as f64, (y + h) as f64)));
     let star = (0i32..10, 0i32..10, proptest::collection::vec(1i32..6, 3..8)).prop_map(

@@ -1,0 +1,236 @@
+//! The cut against geo's `Relate` (and `Intersects`) on the whole large polygon: small
+//! shapes of every kind, invalid ones included, against large clean polygons on the same
+//! integer grid, so that shared edges, touching corners and crossings are common.
+
+use super::*;
+use crate::join::areal::tests::shape;
+use crate::join::index::clean::Cleanliness;
+use crate::join::index::prepared::PreparedPolygon;
+use geo::{polygon, Translate};
+use proptest::prelude::*;
+
+const PREDICATES: [Predicate; 9] = [
+    Predicate::Intersects,
+    Predicate::Within,
+    Predicate::Contains,
+    Predicate::Covers,
+    Predicate::CoveredBy,
+    Predicate::Touches,
+    Predicate::Crosses,
+    Predicate::Overlaps,
+    Predicate::Equals,
+];
+
+/// A skyline: unit columns of the given heights standing on y = 0, every unit of its
+/// outline a vertex, with unit holes where a column and its neighbours rise at least two
+/// above the hole's top.
+fn skyline(x0: i32, heights: &[i32], holes: &[(usize, i32)]) -> Polygon {
+    let x0 = x0 as f64;
+    let mut ring = Vec::new();
+    for x in (0..=heights.len()).rev() {
+        ring.push((x0 + x as f64, 0.0));
+    }
+    for (x, &h) in heights.iter().enumerate() {
+        let previous = if x == 0 { 0 } else { heights[x - 1] };
+        let (from, to) = (previous.min(h), previous.max(h));
+        let rise: Vec<i32> = if previous < h {
+            (from..=to).collect()
+        } else {
+            (from..=to).rev().collect()
+        };
+        for y in rise {
+            ring.push((x0 + x as f64, y as f64));
+        }
+        ring.push((x0 + x as f64 + 1.0, h as f64));
+    }
+    for y in (0..=*heights.last().unwrap_or(&0)).rev() {
+        ring.push((x0 + heights.len() as f64, y as f64));
+    }
+    ring.dedup();
+    let holes = holes
+        .iter()
+        .filter(|&&(x, y)| {
+            let low = heights
+                .get(x.saturating_sub(1)..(x + 2).min(heights.len()))
+                .and_then(|h| h.iter().min());
+            x > 0 && y >= 1 && low.is_some_and(|&low| y + 2 < low)
+        })
+        .map(|&(x, y)| {
+            let (x, y) = (x0 + x as f64, y as f64);
+            LineString::from(vec![
+                (x, y),
+                (x + 1.0, y),
+                (x + 1.0, y + 1.0),
+                (x, y + 1.0),
+                (x, y),
+            ])
+        })
+        .collect();
+    Polygon::new(LineString::from(ring), holes)
+}
+
+/// Large clean polygons: a skyline (with holes), two skylines side by side as one
+/// multipolygon, a skyline with unit islands above it, and a skyline whose base is one long edge (whose cut may lose the ring's
+/// winding order).
+fn large() -> impl Strategy<Value = Geometry> {
+    let heights = proptest::collection::vec(1i32..9, 120..140);
+    let holes = proptest::collection::vec((0usize..140, 1i32..6), 0..12);
+    prop_oneof![
+        (heights.clone(), holes.clone())
+            .prop_map(|(h, holes)| Geometry::Polygon(skyline(-4, &h, &holes))),
+        (heights.clone(), holes).prop_map(|(h, holes)| {
+            let (left, right) = h.split_at(h.len() / 2);
+            Geometry::MultiPolygon(MultiPolygon(vec![
+                skyline(-4, left, &holes),
+                skyline(-3 + left.len() as i32, right, &[]),
+            ]))
+        }),
+        (
+            heights.clone(),
+            proptest::collection::btree_set((-2i32..65, 0i32..2), 1..40)
+        )
+            .prop_map(|(h, islands)| {
+                // Unit islands above the skyline, apart from each other: a small shape may
+                // cover some while the rest of the multipolygon lies far away.
+                let mut parts = vec![skyline(-4, &h, &[])];
+                for (x, y) in islands {
+                    let (x, y) = (2.0 * x as f64, 10.0 + 2.0 * y as f64);
+                    parts.push(Rect::new((x, y), (x + 1.0, y + 1.0)).to_polygon());
+                }
+                Geometry::MultiPolygon(MultiPolygon(parts))
+            }),
+        heights.prop_map(|h| {
+            let mut p = skyline(-4, &h, &[]);
+            let base = h.len() as f64 - 4.0;
+            p.exterior_mut(|ring| ring.0.retain(|c| c.y != 0.0 || c.x == -4.0 || c.x == base));
+            Geometry::Polygon(p)
+        }),
+    ]
+}
+
+fn is_clean(g: &Geometry) -> bool {
+    PreparedPolygon::new(g)
+        .is_some_and(|p| matches!(p.cleanliness(g), Cleanliness::Clean | Cleanliness::Touching))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(192))]
+
+    #[test]
+    fn the_cut_answers_as_relate_on_the_whole(
+        small in shape(),
+        (dx, dy) in (-6i32..130, -8i32..10),
+        large in large(),
+    ) {
+        prop_assume!(is_clean(&large));
+        let small = small.translate(dx as f64, dy as f64);
+        for predicate in PREDICATES {
+            if let Some(answer) = test(predicate, &small, &large, || true) {
+                prop_assert_eq!(
+                    answer,
+                    predicate.test(&small, &large),
+                    "{:?}: {:?} against the large polygon", predicate, small
+                );
+            }
+        }
+    }
+}
+
+/// A bow tie (its ring crosses itself) standing on a skyline, against it: the cut answers,
+/// and as `Relate` on the whole does.
+#[test]
+fn a_bow_tie_on_a_skyline_is_related_through_the_cut() {
+    let heights = vec![5; 200];
+    let large = Geometry::Polygon(skyline(0, &heights, &[]));
+    assert!(is_clean(&large));
+    // Crossing itself on the skyline's top: its lower half inside, its upper half above.
+    let bow_tie: Geometry =
+        polygon![(x: 30., y: 4.), (x: 31., y: 6.), (x: 31., y: 4.), (x: 30., y: 6.)].into();
+    // Inside, touching the base at two points. geo labels the ring's edges by one winding
+    // order, so one lobe's inside counts as outside: `Relate` says 21210F212, overlaps.
+    let inside: Geometry =
+        polygon![(x: 31.2, y: 0.), (x: 31.8, y: 2.), (x: 31.8, y: 0.), (x: 31.2, y: 2.)].into();
+    for (small, expected) in [
+        (
+            &bow_tie,
+            [true, false, false, false, false, false, false, true, false],
+        ),
+        (
+            &inside,
+            [true, false, false, false, false, false, false, true, false],
+        ),
+    ] {
+        for (predicate, want) in PREDICATES.into_iter().zip(expected) {
+            assert_eq!(
+                predicate.test(small, &large),
+                want,
+                "{predicate:?} by Relate: {:?}",
+                small.relate(&large)
+            );
+            assert_eq!(
+                test(predicate, small, &large, || true),
+                Some(want),
+                "{predicate:?} by the cut"
+            );
+        }
+    }
+}
+
+/// The cut keeps every edge near the window, begins at the ring's first vertex, and winds
+/// round the window as the ring does.
+#[test]
+fn the_cut_winds_round_the_window_as_the_ring() {
+    let window = Window {
+        min: Coord { x: 0.0, y: 0.0 },
+        max: Coord { x: 1.0, y: 1.0 },
+    };
+    // A square round the window, far from it: its cut is the window's border.
+    let around = LineString::from(vec![
+        (-5.0, -5.0),
+        (5.0, -5.0),
+        (5.0, 5.0),
+        (-5.0, 5.0),
+        (-5.0, -5.0),
+    ]);
+    let cut = ring_near(&around, &window).unwrap().unwrap();
+    assert_eq!(cut.0.first(), Some(&Coord { x: -5.0, y: -5.0 }));
+    assert_eq!(cut.0.len(), 6);
+    assert!(cut.is_ccw());
+    // A square beside the window: nothing is left of it.
+    let beside = LineString::from(vec![
+        (3.0, 0.0),
+        (5.0, 0.0),
+        (5.0, 2.0),
+        (3.0, 2.0),
+        (3.0, 0.0),
+    ]);
+    assert_eq!(ring_near(&beside, &window), Some(None));
+}
+
+/// A square over one island of a multipolygon whose other part, a skyline, lies far away:
+/// only the island is left of the multipolygon near the square, yet the square does not
+/// contain or cover the multipolygon, and the two overlap only if the square leaves the
+/// island.
+#[test]
+fn what_the_cut_drops_still_lies_outside_the_small_side() {
+    let island = Rect::new((50.0, 30.0), (51.0, 31.0)).to_polygon();
+    let large = Geometry::MultiPolygon(MultiPolygon(vec![
+        skyline(0, &[5; 200], &[]),
+        island.clone(),
+    ]));
+    assert!(is_clean(&large));
+    let square: Geometry = Rect::new((49.0, 29.0), (52.0, 32.0)).to_polygon().into();
+    let expected = [true, false, false, false, false, false, false, true, false];
+    for (predicate, want) in PREDICATES.into_iter().zip(expected) {
+        assert_eq!(
+            predicate.test(&square, &large),
+            want,
+            "{predicate:?} by Relate"
+        );
+        assert_eq!(
+            test(predicate, &square, &large, || true),
+            Some(want),
+            "{predicate:?} by the cut"
+        );
+    }
+}
