@@ -9,6 +9,8 @@
 //! The layer may also be a GeoParquet file (`NO_PLAIN=1` skips the plain loop, which takes
 //! hours against polygons of 10^5 vertices).
 //!
+//! With `LEFT=file.parquet` that layer takes the diamonds' place (N is then ignored).
+//!
 //! With `NO_PLAIN=1` the plain loop is left out (it takes minutes on large polygons);
 //! `ROUNDS=N` times each side N times (default 3).
 
@@ -49,7 +51,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         0.02,
         1_000_000,
     );
-    let diamonds = geoframe::io::read_source(&source)?;
+    // `LEFT=file.parquet` joins that layer instead of the diamonds.
+    let diamonds = match std::env::var("LEFT") {
+        Ok(path) => geoframe::io::read_geoparquet(&path, &Default::default())?,
+        Err(_) => geoframe::io::read_source(&source)?,
+    };
     let shuffled = diamonds.spatial_shuffle(ShuffleMethod::Hilbert, 64)?;
     let left_geoms: Vec<geo::Geometry> = diamonds.geometries()?.into_iter().flatten().collect();
     let right_geoms: Vec<geo::Geometry> = right.geometries()?.into_iter().flatten().collect();

@@ -16,15 +16,18 @@
 //! window, so the interiors, boundaries and exteriors of the two meet in it as before:
 //! every entry of the DE-9IM matrix with the small side's interior or boundary is
 //! unchanged. The entries with its exterior are known: the large polygon leaves the
-//! window, so its interior and boundary meet the small side's exterior. `Relate` labels a
-//! ring's edges by the ring's winding order; where the cut changes that order (a ring that
-//! leaves the window by long edges), the pair is left to `Relate` on the whole polygon.
+//! window, so its interior and boundary meet the small side's exterior.
+//!
+//! `Relate` labels a ring's edges by the ring's winding order, which geo reads from the
+//! turn at the ring's least vertex, and both `Intersects` and `Relate` compare boxes first.
+//! So the edges at the least vertex and at the vertices on the ring's box are kept too,
+//! wherever they lie: the cut has the ring's winding order and box.
 
 use std::str::FromStr;
 
 use geo::dimensions::Dimensions;
 use geo::relate::IntersectionMatrix;
-use geo::{Coord, CoordsIter, Geometry, Intersects, LineString, MultiPolygon, Polygon, Rect};
+use geo::{Coord, CoordsIter, Geometry, Intersects, LineString, MultiPolygon, Polygon};
 use geo::{Relate, Winding};
 
 use super::Predicate;
@@ -53,11 +56,6 @@ pub(crate) fn test(
         || large_vertices < SIZE_RATIO * small.coords_count()
         || !large_is_clean()
     {
-        return None;
-    }
-    // geo's `Intersects` compares exteriors' boxes part by part; a hole beyond its
-    // exterior's box could meet what the cut removes.
-    if !small_polygons.iter().all(rings_within_exterior_box) {
         return None;
     }
     let window = Window::around(small_polygons)?;
@@ -116,36 +114,6 @@ fn polygons(g: &Geometry) -> Option<&[Polygon]> {
     }
 }
 
-fn rings_within_exterior_box(p: &Polygon) -> bool {
-    let Some(shell) = ring_box(p.exterior()) else {
-        return p.interiors().iter().all(|r| r.0.is_empty());
-    };
-    p.interiors().iter().all(|r| {
-        r.0.iter().all(|c| {
-            shell.min().x <= c.x
-                && c.x <= shell.max().x
-                && shell.min().y <= c.y
-                && c.y <= shell.max().y
-        })
-    })
-}
-
-fn ring_box(ring: &LineString) -> Option<Rect> {
-    let first = *ring.0.first()?;
-    Some(ring.0.iter().fold(Rect::new(first, first), |r, &c| {
-        Rect::new(
-            Coord {
-                x: r.min().x.min(c.x),
-                y: r.min().y.min(c.y),
-            },
-            Coord {
-                x: r.max().x.max(c.x),
-                y: r.max().y.max(c.y),
-            },
-        )
-    }))
-}
-
 /// A box around the small side whose border lies strictly outside the small side's box.
 #[derive(Debug, Clone, Copy)]
 struct Window {
@@ -155,8 +123,8 @@ struct Window {
 
 impl Window {
     fn around(polygons: &[Polygon]) -> Option<Window> {
-        let mut coords = polygons.iter().flat_map(|p| p.exterior().0.iter());
-        let first = *coords.next()?;
+        let mut coords = polygons.iter().flat_map(|p| p.coords_iter());
+        let first = coords.next()?;
         let (mut min, mut max) = (first, first);
         for c in coords {
             (min.x, min.y) = (min.x.min(c.x), min.y.min(c.y));
@@ -217,6 +185,13 @@ impl Window {
         })
     }
 
+    /// The steps round the window from `p` to `q`, for an edge whose box misses it: such
+    /// an edge lies in one half-plane beside the window, so it moves at most two steps.
+    fn step(&self, p: Coord, q: Coord) -> Option<i32> {
+        let step = (self.region(q)? - self.region(p)? + 4).rem_euclid(8) - 4;
+        (step.abs() <= 2).then_some(step)
+    }
+
     /// The window's corner at corner region `region` (odd).
     fn corner(&self, region: i32) -> Coord {
         match region.rem_euclid(8) {
@@ -254,43 +229,80 @@ fn outline_near(p: &Polygon, window: &Window) -> Option<Option<Polygon>> {
 /// The ring cut down to `window` (starting at its first vertex, as geo's `Intersects`
 /// looks at it); `Some(None)` for a ring that neither comes near the window nor winds
 /// round it, `None` when the cut changed its winding order or a run could not be followed.
+///
+/// The edges at the ring's least vertex (by x, then y) are kept wherever they lie: geo
+/// takes a ring's winding order from the turn there, and the cut, whose other vertices are
+/// either the ring's or the window's corners (beyond that vertex), keeps it. Without them,
+/// the least vertex of the cut can be the tip of a zigzag that pokes out of the window
+/// across the path that replaced a run, where the cut turns the other way.
 fn ring_near(ring: &LineString, window: &Window) -> Option<Option<LineString>> {
     let coords = &ring.0;
     let Some(&first) = coords.first() else {
         return Some(None);
     };
+    if !coords.windows(2).any(|w| window.near(w[0], w[1])) {
+        let mut steps = 0;
+        for w in coords.windows(2) {
+            steps += window.step(w[0], w[1])?;
+        }
+        if steps == 0 {
+            return Some(None);
+        }
+    }
+    let kept_anyway = kept_anyway(coords);
     let mut out = vec![first];
-    let mut kept_an_edge = false;
     // The open run of edges away from the window: the region it started in, and the
     // steps it has taken round the window since.
     let mut run: Option<(i32, i32)> = None;
-    for w in coords.windows(2) {
+    for (e, w) in coords.windows(2).enumerate() {
         let (p, q) = (w[0], w[1]);
-        if window.near(p, q) {
+        if kept_anyway(e) || window.near(p, q) {
             if let Some((start, steps)) = run.take() {
                 walk_round(window, start, steps, &mut out);
                 out.push(p);
             }
             out.push(q);
-            kept_an_edge = true;
         } else {
-            let (from, to) = (window.region(p)?, window.region(q)?);
-            let step = (to - from + 4).rem_euclid(8) - 4;
-            if step.abs() > 2 {
-                return None;
-            }
-            run.get_or_insert((from, 0)).1 += step;
+            let step = window.step(p, q)?;
+            run.get_or_insert((window.region(p)?, 0)).1 += step;
         }
     }
     if let Some((start, steps)) = run {
-        if !kept_an_edge && steps == 0 {
-            return Some(None);
-        }
         walk_round(window, start, steps, &mut out);
         out.push(*coords.last()?);
     }
     let cut = LineString(out);
     (cut.winding_order() == ring.winding_order()).then_some(Some(cut))
+}
+
+/// Whether edge `e` (from vertex `e` to `e + 1`) of the closed ring `coords` must be kept
+/// wherever it lies: the edges from the least vertex's previous distinct vertex to its
+/// next, as geo's `winding_order` finds them, and an edge from each vertex where the ring
+/// reaches its box, so that the cut has the ring's box (geo's `Intersects` and `Relate`
+/// compare boxes first).
+fn kept_anyway(coords: &[Coord]) -> impl Fn(usize) -> bool {
+    // Vertex `m` is vertex 0 again.
+    let m = coords.len().saturating_sub(1).max(1);
+    let extreme = |key: fn(&Coord, &Coord) -> std::cmp::Ordering| {
+        (0..m)
+            .min_by(|&a, &b| key(&coords[a], &coords[b]))
+            .unwrap_or(0)
+    };
+    let least = extreme(|p, q| p.x.total_cmp(&q.x).then(p.y.total_cmp(&q.y)));
+    let box_vertices = [
+        extreme(|p, q| p.y.total_cmp(&q.y)),
+        extreme(|p, q| q.x.total_cmp(&p.x)),
+        extreme(|p, q| q.y.total_cmp(&p.y)),
+    ];
+    let (mut next, mut previous) = ((least + 1) % m, (least + m - 1) % m);
+    while next != least && coords[next] == coords[least] {
+        next = (next + 1) % m;
+    }
+    while previous != least && coords[previous] == coords[least] {
+        previous = (previous + m - 1) % m;
+    }
+    let span = (next + m - previous) % m;
+    move |e| (e + m - previous) % m < span || box_vertices.contains(&e)
 }
 
 /// The window's corners passed on `steps` steps round it from region `start`.

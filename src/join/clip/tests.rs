@@ -6,7 +6,7 @@ use super::*;
 use crate::join::areal::tests::shape;
 use crate::join::index::clean::Cleanliness;
 use crate::join::index::prepared::PreparedPolygon;
-use geo::{polygon, Translate};
+use geo::{polygon, Rect, Translate};
 use proptest::prelude::*;
 
 const PREDICATES: [Predicate; 9] = [
@@ -176,26 +176,38 @@ fn a_bow_tie_on_a_skyline_is_related_through_the_cut() {
     }
 }
 
-/// The cut keeps every edge near the window, begins at the ring's first vertex, and winds
-/// round the window as the ring does.
+/// The cut begins at the ring's first vertex, keeps the ring's box and winding order, and
+/// winds round the window as the ring does; a ring that neither comes near the window nor
+/// winds round it is dropped.
 #[test]
 fn the_cut_winds_round_the_window_as_the_ring() {
+    use geo::algorithm::coordinate_position::{CoordPos, CoordinatePosition};
+    use geo::BoundingRect;
     let window = Window {
         min: Coord { x: 0.0, y: 0.0 },
         max: Coord { x: 1.0, y: 1.0 },
     };
-    // A square round the window, far from it: its cut is the window's border.
-    let around = LineString::from(vec![
-        (-5.0, -5.0),
-        (5.0, -5.0),
-        (5.0, 5.0),
-        (-5.0, 5.0),
-        (-5.0, -5.0),
-    ]);
+    // A 64-gon round the window, far from it: its box's four vertices (and the least
+    // one's neighbours) are kept, the rest replaced by the window's corners.
+    let around = LineString::from(
+        (0..=64)
+            .map(|k| {
+                let t = (k % 64) as f64 * std::f64::consts::TAU / 64.0;
+                (0.5 + 5.0 * t.cos(), 0.5 + 5.0 * t.sin())
+            })
+            .collect::<Vec<_>>(),
+    );
     let cut = ring_near(&around, &window).unwrap().unwrap();
-    assert_eq!(cut.0.first(), Some(&Coord { x: -5.0, y: -5.0 }));
-    assert_eq!(cut.0.len(), 6);
+    assert_eq!(cut.0.first(), around.0.first());
+    assert!(cut.0.len() < 20, "{cut:?}");
     assert!(cut.is_ccw());
+    assert_eq!(cut.bounding_rect(), around.bounding_rect());
+    for c in [(0.01, 0.01), (0.5, 0.5), (0.99, 0.3)] {
+        let inside =
+            |ring: &LineString| Polygon::new(ring.clone(), vec![]).coordinate_position(&c.into());
+        assert_eq!(inside(&cut), CoordPos::Inside);
+        assert_eq!(inside(&around), CoordPos::Inside);
+    }
     // A square beside the window: nothing is left of it.
     let beside = LineString::from(vec![
         (3.0, 0.0),
@@ -232,5 +244,37 @@ fn what_the_cut_drops_still_lies_outside_the_small_side() {
             Some(want),
             "{predicate:?} by the cut"
         );
+    }
+}
+
+/// A large polygon's boundary passing through the window with a zigzag whose tip pokes out
+/// of it, into the polygon, beyond the path that replaces the rest of the ring: that tip is
+/// the cut's least vertex, where it turns against the ring. The edges at the ring's own
+/// least vertex, kept, give the cut the ring's winding order, so the cut still answers.
+#[test]
+fn a_zigzag_poking_out_of_the_window_keeps_the_winding_order() {
+    let mut ring = vec![
+        (0.5, -100.0),
+        (0.5, 0.3),
+        (-0.5, 0.5),
+        (0.5, 0.7),
+        (0.5, 100.0),
+    ];
+    ring.extend((0..=300).map(|k| (-100.0, 100.0 - k as f64 * 200.0 / 300.0)));
+    ring.push((0.5, -100.0));
+    let large = Geometry::Polygon(Polygon::new(LineString::from(ring), vec![]));
+    assert!(is_clean(&large));
+    for small in [
+        Rect::new((0.0, 0.0), (1.0, 1.0)).to_polygon(),
+        polygon![(x: 0., y: 0.), (x: 1., y: 1.), (x: 1., y: 0.), (x: 0., y: 1.)],
+    ] {
+        let small = Geometry::Polygon(small);
+        for predicate in PREDICATES {
+            assert_eq!(
+                test(predicate, &small, &large, || true),
+                Some(predicate.test(&small, &large)),
+                "{predicate:?}"
+            );
+        }
     }
 }
