@@ -27,8 +27,7 @@ use std::str::FromStr;
 
 use geo::dimensions::Dimensions;
 use geo::relate::IntersectionMatrix;
-use geo::{Coord, CoordsIter, Geometry, Intersects, LineString, MultiPolygon, Polygon};
-use geo::{Relate, Winding};
+use geo::{Coord, CoordsIter, Geometry, Intersects, MultiPolygon, Polygon, Relate};
 
 use super::Predicate;
 
@@ -37,55 +36,51 @@ use super::Predicate;
 const MIN_LARGE_VERTICES: usize = 256;
 const SIZE_RATIO: usize = 4;
 
-/// `small <predicate> large` from `large`'s outline near `small`; `None` where the cut does
-/// not pay or cannot be used. `large_is_clean` says, when asked, whether `large` is
-/// `Cleanliness::Clean` or `Touching` (its rings have an area and nest as a valid
-/// polygon's do); it is asked only of a large side many times the small one.
+/// Whether `small` against `large` is a pair the cut pays for: `large` has at least
+/// `MIN_LARGE_VERTICES` and `SIZE_RATIO` times the vertices of `small`.
+pub(crate) fn worth_cutting(small: &Geometry, large: &Geometry) -> bool {
+    let large_vertices = large.coords_count();
+    large_vertices >= MIN_LARGE_VERTICES && large_vertices >= SIZE_RATIO * small.coords_count()
+}
+
+/// `small <predicate> large` from `large`'s outline near `small`, where `outline` was
+/// prepared from `large`, a polygon or multipolygon whose rings have an area and nest as a
+/// valid polygon's do (`Cleanliness::Clean` or `Touching`); `None` where the cut cannot
+/// be used.
 pub(crate) fn test(
     predicate: Predicate,
     small: &Geometry,
     large: &Geometry,
-    large_is_clean: impl FnOnce() -> bool,
+    outline: &Outline,
 ) -> Option<bool> {
     if matches!(predicate, Predicate::DWithin(_)) {
         return None;
     }
     let (small_polygons, large_polygons) = (polygons(small)?, polygons(large)?);
-    let large_vertices = large.coords_count();
-    if large_vertices < MIN_LARGE_VERTICES
-        || large_vertices < SIZE_RATIO * small.coords_count()
-        || !large_is_clean()
-    {
-        return None;
-    }
     let window = Window::around(small_polygons)?;
-    if large_polygons
-        .iter()
-        .flat_map(|p| p.exterior().0.iter())
-        .all(|&c| window.holds(c))
-    {
+    if outline.within(&window) {
         return None;
     }
-    let outline = match large {
-        Geometry::Polygon(p) => match outline_near(p, &window)? {
+    let cut = match large {
+        Geometry::Polygon(p) => match outline.polygon_near(0, p, &window)? {
             Some(cut) => Geometry::Polygon(cut),
             None => return predicate.polygon_in_exterior(),
         },
         _ => {
             let mut parts = Vec::new();
-            for p in large_polygons {
-                if let Some(cut) = outline_near(p, &window)? {
+            for (k, p) in large_polygons.iter().enumerate() {
+                if let Some(cut) = outline.polygon_near(k, p, &window)? {
                     parts.push(cut);
                 }
             }
             Geometry::MultiPolygon(MultiPolygon(parts))
         }
     };
-    let intersects = small.intersects(&outline);
+    let intersects = small.intersects(&cut);
     if predicate == Predicate::Intersects || !intersects {
         return Some(intersects);
     }
-    Some(predicate.of_matrix(&leaving(&small.relate(&outline))?))
+    Some(predicate.of_matrix(&leaving(&small.relate(&cut))?))
 }
 
 /// The matrix with the exterior row of a small side that the large side leaves: the large
@@ -116,7 +111,7 @@ fn polygons(g: &Geometry) -> Option<&[Polygon]> {
 
 /// A box around the small side whose border lies strictly outside the small side's box.
 #[derive(Debug, Clone, Copy)]
-struct Window {
+pub(crate) struct Window {
     min: Coord,
     max: Coord,
 }
@@ -155,16 +150,14 @@ impl Window {
         .then_some(window)
     }
 
-    fn holds(&self, c: Coord) -> bool {
-        self.min.x <= c.x && c.x <= self.max.x && self.min.y <= c.y && c.y <= self.max.y
+    /// Whether the box `[min x, min y, max x, max y]` meets the (closed) window.
+    fn meets(&self, b: [f64; 4]) -> bool {
+        b[2] >= self.min.x && b[0] <= self.max.x && b[3] >= self.min.y && b[1] <= self.max.y
     }
 
-    /// Whether the segment's box meets the (closed) window.
-    fn near(&self, p: Coord, q: Coord) -> bool {
-        p.x.max(q.x) >= self.min.x
-            && p.x.min(q.x) <= self.max.x
-            && p.y.max(q.y) >= self.min.y
-            && p.y.min(q.y) <= self.max.y
+    /// Whether the box `[min x, min y, max x, max y]` lies in the window.
+    fn holds(&self, b: [f64; 4]) -> bool {
+        b[0] >= self.min.x && b[2] <= self.max.x && b[1] >= self.min.y && b[3] <= self.max.y
     }
 
     /// The region of a point outside the window, counter-clockwise from the right: 0 right,
@@ -185,8 +178,9 @@ impl Window {
         })
     }
 
-    /// The steps round the window from `p` to `q`, for an edge whose box misses it: such
-    /// an edge lies in one half-plane beside the window, so it moves at most two steps.
+    /// The steps round the window from `p` to `q`, for edges from one to the other whose
+    /// box misses it: they lie in one half-plane beside the window, so they move at most
+    /// two steps.
     fn step(&self, p: Coord, q: Coord) -> Option<i32> {
         let step = (self.region(q)? - self.region(p)? + 4).rem_euclid(8) - 4;
         (step.abs() <= 2).then_some(step)
@@ -209,112 +203,9 @@ impl Window {
     }
 }
 
-/// The polygon `p` with its edges away from `window` replaced along the window's border
-/// (see the module's comment); `Some(None)` when no ring of its exterior is left (it does
-/// not come near the window nor wind round it), `None` when the cut changed a ring's
-/// winding order.
-fn outline_near(p: &Polygon, window: &Window) -> Option<Option<Polygon>> {
-    let Some(exterior) = ring_near(p.exterior(), window)? else {
-        return Some(None);
-    };
-    let mut holes = Vec::new();
-    for hole in p.interiors() {
-        if let Some(cut) = ring_near(hole, window)? {
-            holes.push(cut);
-        }
-    }
-    Some(Some(Polygon::new(exterior, holes)))
-}
+mod outline;
 
-/// The ring cut down to `window` (starting at its first vertex, as geo's `Intersects`
-/// looks at it); `Some(None)` for a ring that neither comes near the window nor winds
-/// round it, `None` when the cut changed its winding order or a run could not be followed.
-///
-/// The edges at the ring's least vertex (by x, then y) are kept wherever they lie: geo
-/// takes a ring's winding order from the turn there, and the cut, whose other vertices are
-/// either the ring's or the window's corners (beyond that vertex), keeps it. Without them,
-/// the least vertex of the cut can be the tip of a zigzag that pokes out of the window
-/// across the path that replaced a run, where the cut turns the other way.
-fn ring_near(ring: &LineString, window: &Window) -> Option<Option<LineString>> {
-    let coords = &ring.0;
-    let Some(&first) = coords.first() else {
-        return Some(None);
-    };
-    if !coords.windows(2).any(|w| window.near(w[0], w[1])) {
-        let mut steps = 0;
-        for w in coords.windows(2) {
-            steps += window.step(w[0], w[1])?;
-        }
-        if steps == 0 {
-            return Some(None);
-        }
-    }
-    let kept_anyway = kept_anyway(coords);
-    let mut out = vec![first];
-    // The open run of edges away from the window: the region it started in, and the
-    // steps it has taken round the window since.
-    let mut run: Option<(i32, i32)> = None;
-    for (e, w) in coords.windows(2).enumerate() {
-        let (p, q) = (w[0], w[1]);
-        if kept_anyway(e) || window.near(p, q) {
-            if let Some((start, steps)) = run.take() {
-                walk_round(window, start, steps, &mut out);
-                out.push(p);
-            }
-            out.push(q);
-        } else {
-            let step = window.step(p, q)?;
-            run.get_or_insert((window.region(p)?, 0)).1 += step;
-        }
-    }
-    if let Some((start, steps)) = run {
-        walk_round(window, start, steps, &mut out);
-        out.push(*coords.last()?);
-    }
-    let cut = LineString(out);
-    (cut.winding_order() == ring.winding_order()).then_some(Some(cut))
-}
-
-/// Whether edge `e` (from vertex `e` to `e + 1`) of the closed ring `coords` must be kept
-/// wherever it lies: the edges from the least vertex's previous distinct vertex to its
-/// next, as geo's `winding_order` finds them, and an edge from each vertex where the ring
-/// reaches its box, so that the cut has the ring's box (geo's `Intersects` and `Relate`
-/// compare boxes first).
-fn kept_anyway(coords: &[Coord]) -> impl Fn(usize) -> bool {
-    // Vertex `m` is vertex 0 again.
-    let m = coords.len().saturating_sub(1).max(1);
-    let extreme = |key: fn(&Coord, &Coord) -> std::cmp::Ordering| {
-        (0..m)
-            .min_by(|&a, &b| key(&coords[a], &coords[b]))
-            .unwrap_or(0)
-    };
-    let least = extreme(|p, q| p.x.total_cmp(&q.x).then(p.y.total_cmp(&q.y)));
-    let box_vertices = [
-        extreme(|p, q| p.y.total_cmp(&q.y)),
-        extreme(|p, q| q.x.total_cmp(&p.x)),
-        extreme(|p, q| q.y.total_cmp(&p.y)),
-    ];
-    let (mut next, mut previous) = ((least + 1) % m, (least + m - 1) % m);
-    while next != least && coords[next] == coords[least] {
-        next = (next + 1) % m;
-    }
-    while previous != least && coords[previous] == coords[least] {
-        previous = (previous + m - 1) % m;
-    }
-    let span = (next + m - previous) % m;
-    move |e| (e + m - previous) % m < span || box_vertices.contains(&e)
-}
-
-/// The window's corners passed on `steps` steps round it from region `start`.
-fn walk_round(window: &Window, start: i32, steps: i32, out: &mut Vec<Coord>) {
-    let direction = steps.signum();
-    for k in 1..=steps.abs() {
-        let region = start + direction * k;
-        if region.rem_euclid(2) == 1 {
-            out.push(window.corner(region));
-        }
-    }
-}
+pub(crate) use outline::Outline;
 
 #[cfg(test)]
 mod tests;

@@ -377,19 +377,20 @@ impl Probe<'_> {
             // much larger clean one: `Relate` on the larger one's outline near the other.
             let fast = fast
                 .or_else(|| {
-                    clip::test(self.predicate, &g, rg, || {
-                        self.right.prepared[j]
-                            .as_ref()
-                            .is_some_and(|pr| areal::edge_based(pr.cleanliness(rg)))
-                    })
+                    let pr = self.right.prepared[j].as_ref()?;
+                    if !clip::worth_cutting(&g, rg) {
+                        return None;
+                    }
+                    clip::test(self.predicate, &g, rg, pr.clean_outline(rg)?)
                 })
                 .or_else(|| {
-                    clip::test(self.predicate.converse(), rg, &g, || {
-                        prepared
-                            .get_or_insert_with(|| PreparedPolygon::new(&g))
-                            .as_ref()
-                            .is_some_and(|pl| areal::edge_based(pl.cleanliness(&g)))
-                    })
+                    if !clip::worth_cutting(rg, &g) {
+                        return None;
+                    }
+                    let pl = prepared
+                        .get_or_insert_with(|| PreparedPolygon::new(&g))
+                        .as_ref()?;
+                    clip::test(self.predicate.converse(), rg, &g, pl.clean_outline(&g)?)
                 });
             if fast.unwrap_or_else(|| self.predicate.test(&g, rg)) {
                 found.push((row, self.right_first_row + j as u64));

@@ -48,7 +48,7 @@ struct Facts {
 
 /// Whether a polygon this clean has, away from its touch points, the interior on one side
 /// of every edge and the exterior on the other, as the pieces below need.
-pub(crate) fn edge_based(cleanliness: Cleanliness) -> bool {
+fn edge_based(cleanliness: Cleanliness) -> bool {
     matches!(cleanliness, Cleanliness::Clean | Cleanliness::Touching)
 }
 

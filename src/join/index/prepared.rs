@@ -10,6 +10,7 @@ use geo::algorithm::coordinate_position::CoordPos;
 use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::{Coord, Geometry, LineString, Rect};
 
+use super::super::clip::Outline;
 use super::clean::Cleanliness;
 use super::edges::{interior_left, SidedEdge, INTERIOR_LEFT};
 
@@ -36,6 +37,8 @@ pub(crate) struct PreparedPolygon {
     finds_every_edge: bool,
     /// How clean the polygon is (see `clean`), found out when first asked.
     clean: std::sync::OnceLock<Cleanliness>,
+    /// Its rings prepared for cutting down to a window (`join::clip`), when first asked.
+    outline: std::sync::OnceLock<Outline>,
 }
 
 /// An edge near a box: its ends and the polygon it belongs to.
@@ -120,7 +123,24 @@ impl PreparedPolygon {
             edges_hold_rings,
             finds_every_edge,
             clean: std::sync::OnceLock::new(),
+            outline: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The outline of `geometry`, which this was prepared from, for cutting it down to a
+    /// window (built once); `None` unless its rings have an area and nest as a valid
+    /// polygon's do (`Cleanliness::Clean` or `Touching`), as the cut needs.
+    pub(crate) fn clean_outline(&self, geometry: &Geometry) -> Option<&Outline> {
+        let polygons: &[geo::Polygon] = match geometry {
+            Geometry::Polygon(p) => std::slice::from_ref(p),
+            Geometry::MultiPolygon(mp) => &mp.0,
+            _ => return None,
+        };
+        matches!(
+            self.cleanliness(geometry),
+            Cleanliness::Clean | Cleanliness::Touching
+        )
+        .then(|| self.outline.get_or_init(|| Outline::new(polygons)))
     }
 
     /// How clean `geometry`, which this was prepared from, is (checked once).
