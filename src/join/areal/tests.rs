@@ -127,7 +127,8 @@ pub(crate) fn shape() -> impl Strategy<Value = Geometry> {
     ]
 }
 
-fn predicates() -> [Predicate; 9] {
+/// Every predicate but `DWithin`, in the order of `Predicate`'s variants.
+pub(crate) fn predicates() -> [Predicate; 9] {
     [
         Predicate::Intersects,
         Predicate::Within,

@@ -4,23 +4,11 @@
 
 use super::outline::RingTree;
 use super::*;
-use crate::join::areal::tests::shape;
+use crate::join::areal::tests::{predicates, shape};
 use crate::join::index::clean::Cleanliness;
 use crate::join::index::prepared::PreparedPolygon;
 use geo::{polygon, LineString, Rect, Translate, Winding};
 use proptest::prelude::*;
-
-const PREDICATES: [Predicate; 9] = [
-    Predicate::Intersects,
-    Predicate::Within,
-    Predicate::Contains,
-    Predicate::Covers,
-    Predicate::CoveredBy,
-    Predicate::Touches,
-    Predicate::Crosses,
-    Predicate::Overlaps,
-    Predicate::Equals,
-];
 
 /// A skyline: unit columns of the given heights standing on y = 0, every unit of its
 /// outline a vertex, with unit holes where a column and its neighbours rise at least two
@@ -182,7 +170,7 @@ proptest! {
                 }
             }
         }
-        for predicate in PREDICATES {
+        for predicate in predicates() {
             if let Some(answer) = cut_test(predicate, &small, &large) {
                 prop_assert_eq!(
                     answer,
@@ -218,7 +206,7 @@ fn a_bow_tie_on_a_skyline_is_related_through_the_cut() {
             [true, false, false, false, false, false, false, true, false],
         ),
     ] {
-        for (predicate, want) in PREDICATES.into_iter().zip(expected) {
+        for (predicate, want) in predicates().into_iter().zip(expected) {
             assert_eq!(
                 predicate.test(small, &large),
                 want,
@@ -294,7 +282,7 @@ fn what_the_cut_drops_still_lies_outside_the_small_side() {
     assert!(is_clean(&large));
     let square: Geometry = Rect::new((49.0, 29.0), (52.0, 32.0)).to_polygon().into();
     let expected = [true, false, false, false, false, false, false, true, false];
-    for (predicate, want) in PREDICATES.into_iter().zip(expected) {
+    for (predicate, want) in predicates().into_iter().zip(expected) {
         assert_eq!(
             predicate.test(&square, &large),
             want,
@@ -330,7 +318,7 @@ fn a_zigzag_poking_out_of_the_window_keeps_the_winding_order() {
         polygon![(x: 0., y: 0.), (x: 1., y: 1.), (x: 1., y: 0.), (x: 0., y: 1.)],
     ] {
         let small = Geometry::Polygon(small);
-        for predicate in PREDICATES {
+        for predicate in predicates() {
             assert_eq!(
                 cut_test(predicate, &small, &large),
                 Some(predicate.test(&small, &large)),
