@@ -258,8 +258,11 @@ fn fits_one_array(column: &dyn Array, rows: &[u64], name: &str) -> Result<()> {
     if bytes > i32::MAX as u64 {
         return Err(Error::InvalidArgument(format!(
             "the join output of one partition would hold {bytes} bytes in column '{name}', \
-             more than one Arrow array holds (2 GiB): give the side whose rows are repeated \
-             smaller partitions (--partitions, GeoFrame::repartition)"
+             more than one Arrow array holds (2 GiB): each row of the side the output follows \
+             (the left one, or the right one for a right join) is repeated once per match. \
+             Give that side smaller partitions (--partitions, GeoFrame::repartition), or, \
+             where a few rows match this often, join the other way round with the converse \
+             predicate (within for contains, and so on), so that the output follows the other side"
         )));
     }
     Ok(())
