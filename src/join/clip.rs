@@ -2,11 +2,13 @@
 //! walk every vertex of the larger one: the larger one is first cut down to its edges near
 //! the smaller one, and `Relate` runs on that.
 //!
-//! This is for the pairs the edge-based tests (`join::areal`) leave alone: a small polygon
-//! whose rings cross (`Cleanliness::Unsound`), against a large clean or touching one. Its
-//! result is geo's `Relate` on the original pair, whatever geo makes of the small side.
+//! This is for the pairs the edge-based tests (`join::areal`) leave alone, such as a small
+//! polygon whose rings cross (`Cleanliness::Unsound`), against a large clean or touching
+//! one. Its result is geo's `Relate` on the original pair, whatever geo makes of the small
+//! side.
 //!
-//! The cut (`outline_near`) keeps, unchanged, every edge of the large polygon whose box
+//! The cut (`Outline::polygon_near`, from a tree of edge boxes built once per polygon; see
+//! `outline`) keeps, unchanged, every edge of the large polygon whose box
 //! meets a window: the small side's box with a margin. Each run of edges whose boxes miss
 //! the window is replaced by a path along the window's border that winds round the window
 //! as the run did, counted in steps between the eight regions around it (each such edge
