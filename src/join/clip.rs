@@ -29,8 +29,9 @@ use std::str::FromStr;
 
 use geo::dimensions::Dimensions;
 use geo::relate::IntersectionMatrix;
-use geo::{Coord, CoordsIter, Geometry, Intersects, MultiPolygon, Polygon, Relate};
+use geo::{Coord, CoordsIter, Geometry, Intersects, MultiPolygon, Rect, Relate};
 
+use super::index::edges::polygons_of;
 use super::Predicate;
 
 /// The large side must have at least this many vertices, and this many times the small
@@ -58,8 +59,11 @@ pub(crate) fn test(
     if matches!(predicate, Predicate::DWithin(_)) {
         return None;
     }
-    let (small_polygons, large_polygons) = (polygons(small)?, polygons(large)?);
-    let window = Window::around(small_polygons)?;
+    let large_polygons = polygons_of(large);
+    if polygons_of(small).is_empty() || large_polygons.is_empty() {
+        return None;
+    }
+    let window = Window::around(crate::geometry::bounds(small)?)?;
     if outline.within(&window) {
         return None;
     }
@@ -103,14 +107,6 @@ fn leaving(m: &IntersectionMatrix) -> Option<IntersectionMatrix> {
     IntersectionMatrix::from_str(&spec).ok()
 }
 
-fn polygons(g: &Geometry) -> Option<&[Polygon]> {
-    match g {
-        Geometry::Polygon(p) => Some(std::slice::from_ref(p)),
-        Geometry::MultiPolygon(m) => Some(&m.0),
-        _ => None,
-    }
-}
-
 /// A box around the small side whose border lies strictly outside the small side's box.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Window {
@@ -119,14 +115,9 @@ pub(crate) struct Window {
 }
 
 impl Window {
-    fn around(polygons: &[Polygon]) -> Option<Window> {
-        let mut coords = polygons.iter().flat_map(|p| p.coords_iter());
-        let first = coords.next()?;
-        let (mut min, mut max) = (first, first);
-        for c in coords {
-            (min.x, min.y) = (min.x.min(c.x), min.y.min(c.y));
-            (max.x, max.y) = (max.x.max(c.x), max.y.max(c.y));
-        }
+    /// The window round `bounds`, the small side's box.
+    fn around(bounds: Rect) -> Option<Window> {
+        let (min, max) = (bounds.min(), bounds.max());
         let scale = [min.x, min.y, max.x, max.y]
             .iter()
             .fold(1.0f64, |s, v| s.max(v.abs()));

@@ -221,11 +221,11 @@ impl RingTree {
 /// `RingTree::cut`): from the least vertex's previous distinct vertex to its next, as geo's
 /// `winding_order` finds them, and one from each vertex on the ring's box. Ascending.
 pub(super) fn kept_anyway(coords: &[Coord]) -> Vec<usize> {
-    // Vertex `m` is vertex 0 again.
-    let m = coords.len().saturating_sub(1).max(1);
     if coords.len() < 2 {
         return Vec::new();
     }
+    // Vertex `m` is vertex 0 again.
+    let m = coords.len() - 1;
     let extreme = |key: fn(&Coord, &Coord) -> std::cmp::Ordering| {
         (0..m)
             .min_by(|&a, &b| key(&coords[a], &coords[b]))

@@ -7,7 +7,7 @@ use super::*;
 use crate::join::areal::tests::{predicates, shape};
 use crate::join::index::clean::Cleanliness;
 use crate::join::index::prepared::PreparedPolygon;
-use geo::{polygon, LineString, Rect, Translate, Winding};
+use geo::{polygon, LineString, Polygon, Rect, Translate, Winding};
 use proptest::prelude::*;
 
 /// A skyline: unit columns of the given heights standing on y = 0, every unit of its
@@ -99,7 +99,7 @@ fn large() -> impl Strategy<Value = Geometry> {
 
 /// `small <predicate> large` through the cut, `large`'s outline prepared here.
 fn cut_test(predicate: Predicate, small: &Geometry, large: &Geometry) -> Option<bool> {
-    test(predicate, small, large, &Outline::new(polygons(large)?))
+    test(predicate, small, large, &Outline::new(polygons_of(large)))
 }
 
 /// The cut of `ring` to `window`, edge by edge: the oracle of the tree's.
@@ -160,8 +160,8 @@ proptest! {
         prop_assume!(is_clean(&large));
         let small = small.translate(dx as f64, dy as f64);
         // The tree cuts each ring as the edge-by-edge walk does.
-        if let Some(window) = Window::around(polygons(&small).unwrap()) {
-            for p in polygons(&large).unwrap() {
+        if let Some(window) = crate::geometry::bounds(&small).and_then(Window::around) {
+            for p in polygons_of(&large) {
                 for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
                     prop_assert_eq!(
                         RingTree::new(ring).cut(ring, &window),

@@ -131,16 +131,14 @@ impl PreparedPolygon {
     /// window (built once); `None` unless its rings have an area and nest as a valid
     /// polygon's do (`Cleanliness::Clean` or `Touching`), as the cut needs.
     pub(crate) fn clean_outline(&self, geometry: &Geometry) -> Option<&Outline> {
-        let polygons: &[geo::Polygon] = match geometry {
-            Geometry::Polygon(p) => std::slice::from_ref(p),
-            Geometry::MultiPolygon(mp) => &mp.0,
-            _ => return None,
-        };
         matches!(
             self.cleanliness(geometry),
             Cleanliness::Clean | Cleanliness::Touching
         )
-        .then(|| self.outline.get_or_init(|| Outline::new(polygons)))
+        .then(|| {
+            self.outline
+                .get_or_init(|| Outline::new(super::edges::polygons_of(geometry)))
+        })
     }
 
     /// How clean `geometry`, which this was prepared from, is (checked once).
